@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs everything kiln and its tests need on a fresh Debian/Ubuntu machine, then builds the packages.
+# Safe to run again: each step checks what is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '\n==> %s\n' "$*" >&2; }
+sudo_if_needed() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+# Debian packages. The builder's tools, QEMU and firmware for boots, and a registry, skopeo and
+# umoci as independent peers for the image tests.
+APT_PACKAGES=(
+  ca-certificates git cpio zstd pigz xz-utils
+  qemu-system-x86 qemu-utils ovmf
+  xorriso squashfs-tools mtools dosfstools fdisk e2fsprogs
+  isolinux syslinux syslinux-common grub-efi-amd64-bin grub-pc-bin
+  skopeo umoci docker-registry libarchive-tools
+)
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  log "apt-get install ${missing[*]}"
+  sudo_if_needed apt-get update -qq
+  sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+node_major=$(node -p 'process.versions.node.split(".")[0]')
+node_minor=$(node -p 'process.versions.node.split(".")[1]')
+if [ "$node_major" -lt 20 ] || { [ "$node_major" -eq 20 ] && [ "$node_minor" -lt 19 ]; }; then
+  echo "kiln needs Node >= 20.19 (found $(node --version))" >&2
+  exit 1
+fi
+
+export TURBO_TELEMETRY_DISABLED=1
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  log "npm ci"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+log "npm run build"
+npm run build --silent >/dev/null
