@@ -38,17 +38,25 @@ export const ALL_CAPABILITIES = [
   "CAP_WAKE_ALARM",
   "CAP_BLOCK_SUSPEND",
   "CAP_AUDIT_READ",
+  "CAP_PERFMON",
+  "CAP_BPF",
+  "CAP_CHECKPOINT_RESTORE",
 ] as const;
 
 const KNOWN = new Set<string>(ALL_CAPABILITIES);
 
-/** Canonical `CAP_X` form of a user-written capability, or undefined when it is not one. */
-export function canonicalCapability(name: string): string | undefined {
+export function isCapability(name: string): boolean {
+  return KNOWN.has(name);
+}
+
+/** The spelling LinuxKit would accept for a near miss such as `net_admin`, for hints. */
+export function suggestCapability(name: string): string | undefined {
   const upper = name.toUpperCase();
   const full = upper.startsWith("CAP_") ? upper : `CAP_${upper}`;
   return KNOWN.has(full) ? full : undefined;
 }
 
+/** `all` and `none` (any case) are keywords only as the single entry of a list, as in LinuxKit. */
 export function isCapabilityKeyword(name: string): boolean {
   const l = name.toLowerCase();
   return l === "all" || l === "none";

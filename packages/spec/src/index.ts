@@ -1,4 +1,4 @@
-export { ALL_CAPABILITIES, canonicalCapability } from "./capabilities.js";
+export { ALL_CAPABILITIES, isCapability } from "./capabilities.js";
 export { renderDryRun, withDefaults } from "./dry-run.js";
 export {
   didYouMean,
@@ -18,6 +18,7 @@ export {
   type Rlimit,
   type Tmpfs,
 } from "./fields.js";
+export { allocateIds, FIRST_CONTAINER_ID, resolveId } from "./ids.js";
 export {
   DEFAULT_REGISTRY,
   DEFAULT_TAG,
@@ -34,6 +35,12 @@ export {
 export { jsonSchema, jsonSchemaText, SCHEMA_ID } from "./json-schema.js";
 export { KilnError, UsageError } from "./kiln-error.js";
 export { type LoadedConfig, loadConfig, type Origin } from "./load.js";
+export { type Bundle, bundlePrefix, type ContainerSection, planBundles, volumePath } from "./oci/bundles.js";
+export { compareBytes, goMarshalIndent, goQuote } from "./oci/go-json.js";
+export { type ImageConfig, LABEL_KEY, parseLabel } from "./oci/image-config.js";
+export { type ContainerSource, toOciSpec } from "./oci/oci-config.js";
+export { type BundlePlacement, toRuntime } from "./oci/runtime-config.js";
+export type { LinuxkitRuntime, OciMount, OciSpec } from "./oci/spec-types.js";
 export {
   configSchema,
   type DeviceEntry,

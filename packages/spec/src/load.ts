@@ -1,9 +1,9 @@
 import { dirname, resolve } from "node:path";
-import { isMap } from "yaml";
+import { isMap, visit } from "yaml";
 import type { z } from "zod";
-import { canonicalCapability, isCapabilityKeyword } from "./capabilities.js";
+import { isCapability, isCapabilityKeyword, suggestCapability } from "./capabilities.js";
 import { didYouMean, SpecError, type SpecIssue, type SpecWarning } from "./errors.js";
-import { parseBind, parseRlimit, parseTmpfs } from "./fields.js";
+import { normalizeMount, parseBind, parseMode, parseRlimit, parseTmpfs } from "./fields.js";
 import { formatImageRef, ImageRefError, parseImageRef } from "./image-ref.js";
 import { configSchema, type FileEntry, type ImageEntry, type RawConfig, type VolumeEntry } from "./schema.js";
 import { knownKeysAt } from "./schema-walk.js";
@@ -71,7 +71,21 @@ function parseOne(src: SourceFile, sink: IssueSink): Parsed {
     }
     return { doc };
   }
-  const js: unknown = doc.doc.toJS({ maxAliasCount: 100 }) ?? {};
+  let js: unknown;
+  try {
+    js = doc.doc.toJS({ maxAliasCount: 100 }) ?? {};
+  } catch (e) {
+    // Aliases are resolved only here: an undefined anchor or an alias bomb.
+    const message = e instanceof Error ? e.message : String(e);
+    sink.issues.push({
+      file: doc.file,
+      ...firstAliasPosition(doc),
+      path: [],
+      message,
+      hint: "fix the YAML anchors and aliases",
+    });
+    return { doc };
+  }
   if (!isPlainObject(js) || (doc.doc.contents !== null && !isMap(doc.doc.contents))) {
     sink.error(doc, [], "the document must be a mapping with keys such as kernel, init, onboot, services");
     return { doc };
@@ -129,8 +143,8 @@ function wellFormedParts(js: Record<string, unknown>): RawConfig {
   for (const [key, value] of Object.entries(js)) {
     const schema = shape[key as keyof typeof shape];
     if (!schema) continue;
-    if (Array.isArray(value)) {
-      const element = (schema.unwrap() as unknown as { element: z.ZodType }).element;
+    const element = (schema.unwrap() as unknown as { element?: z.ZodType }).element;
+    if (Array.isArray(value) && element) {
       // Dropped entries become holes, so indices in later messages still match the file.
       const kept: unknown[] = new Array(value.length);
       value.forEach((item, i) => {
@@ -231,14 +245,25 @@ export function checkImageFields(
   sink: { error: IssueSink["error"] },
 ): void {
   for (const field of ["capabilities", "capabilities.add", "ambient"] as const) {
-    entry[field]?.forEach((cap, i) => {
-      if (isCapabilityKeyword(cap) || canonicalCapability(cap)) return;
-      sink.error(
-        doc,
-        [...base, field, i],
-        `unknown capability "${cap}"`,
-        "use a name like CAP_NET_ADMIN, or all/none",
-      );
+    const list = entry[field];
+    list?.forEach((cap, i) => {
+      if (isCapabilityKeyword(cap)) {
+        // LinuxKit treats all/none as keywords only when alone; elsewhere they are unknown names.
+        if (list.length > 1 || field === "capabilities.add") {
+          const target = field === "capabilities.add" ? "capabilities" : field;
+          sink.error(
+            doc,
+            [...base, field, i],
+            `\`${cap}\` must be the only entry of \`${target}\``,
+            "use [all] or [none] alone",
+          );
+        }
+        return;
+      }
+      if (isCapability(cap)) return;
+      const near = suggestCapability(cap);
+      const hint = near ? `did you mean \`${near}\`?` : "use a name like CAP_NET_ADMIN, or all/none";
+      sink.error(doc, [...base, field, i], `unknown capability "${cap}"`, hint);
     });
   }
   for (const field of ["binds", "binds.add"] as const) {
@@ -256,12 +281,25 @@ export function checkImageFields(
     if (err) sink.error(doc, [...base, "rlimits", i], err, "write rlimits as `nofile,1024,4096`");
   });
   entry.devices?.forEach((d, i) => {
-    if (d.mode !== undefined && !/^0?[0-7]{1,4}$/.test(d.mode)) {
-      sink.error(doc, [...base, "devices", i, "mode"], `"${d.mode}" is not an octal mode`, 'e.g. "0666"');
-    }
-    if (d.path !== "all" && (d.major === undefined || d.minor === undefined)) {
+    if (d.path === "all") return;
+    if (d.major === undefined || d.minor === undefined) {
       sink.error(doc, [...base, "devices", i], "a device needs `major` and `minor` unless its path is `all`");
     }
+    if (d.mode === undefined)
+      sink.error(doc, [...base, "devices", i], "a device needs a `mode`", 'e.g. mode: "0666"');
+    else if (parseMode(d.mode) === undefined) {
+      sink.error(doc, [...base, "devices", i, "mode"], `"${d.mode}" is not an octal mode`, 'e.g. "0666"');
+    }
+  });
+  entry.mounts?.forEach((m, i) => {
+    const err = normalizeMount(m).error;
+    if (err)
+      sink.error(
+        doc,
+        [...base, "mounts", i],
+        err,
+        "give the mount a `type`, and a `destination` unless the type implies one",
+      );
   });
   for (const ns of ["net", "pid", "ipc", "uts", "userns"] as const) {
     const v = entry[ns];
@@ -306,9 +344,20 @@ function checkFile(doc: LocatedDocument, base: Path, f: FileEntry, sink: IssueSi
   if (f.optional && f.source === undefined) {
     sink.error(doc, [...base, "optional"], "`optional` only applies to entries with a `source`");
   }
-  if (f.mode !== undefined && !/^0?[0-7]{1,4}$/.test(f.mode)) {
+  if (f.mode !== undefined && parseMode(f.mode) === undefined) {
     sink.error(doc, [...base, "mode"], `"${f.mode}" is not an octal mode`, 'quote it, e.g. mode: "0644"');
   }
+}
+
+function firstAliasPosition(doc: LocatedDocument): { line: number; col: number } {
+  let offset = 0;
+  visit(doc.doc, {
+    Alias(_, node) {
+      offset = node.range?.[0] ?? 0;
+      return visit.BREAK;
+    },
+  });
+  return doc.position(offset);
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {

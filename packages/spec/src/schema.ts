@@ -10,20 +10,21 @@ const idValue = z
 
 export const idMappingSchema = z
   .object({
-    containerID: z.number().int().min(0),
-    hostID: z.number().int().min(0),
-    size: z.number().int().min(0),
+    hostID: z.number().int().min(0).optional(),
+    containerID: z.number().int().min(0).optional(),
+    size: z.number().int().min(0).optional(),
   })
   .strict();
 
+// LinuxKit's schema spells the per-mount id mappings in lowercase (they are decoded by yaml.v3's default names).
 export const mountSchema = z
   .object({
     destination: z.string().optional(),
     type: z.string().optional(),
     source: z.string().optional(),
     options: stringList.optional(),
-    uidMappings: z.array(idMappingSchema).optional(),
-    gidMappings: z.array(idMappingSchema).optional(),
+    uidmappings: z.array(idMappingSchema).optional(),
+    gidmappings: z.array(idMappingSchema).optional(),
   })
   .strict()
   .describe("An OCI mount. The type is inferred from proc, sysfs, devpts, mqueue and cgroup sources.");
@@ -34,7 +35,10 @@ export const deviceSchema = z
     type: z.enum(["b", "c", "u", "p"]).describe("b (block), c or u (char), p (fifo)."),
     major: z.number().int().min(0).optional(),
     minor: z.number().int().min(0).optional(),
-    mode: z.string().optional().describe('File mode as an octal string, e.g. "0666".'),
+    mode: z
+      .string()
+      .optional()
+      .describe('File mode as an octal string, e.g. "0666". Required unless path is `all`.'),
   })
   .strict();
 
@@ -52,15 +56,16 @@ const weightDeviceSchema = z
   .object({
     major: z.number().int(),
     minor: z.number().int(),
-    weight: z.number().int().optional(),
-    leafWeight: z.number().int().optional(),
+    weight: z.number().int().min(0).optional(),
+    leafWeight: z.number().int().min(0).optional(),
   })
   .strict();
 
 const throttleDeviceSchema = z
-  .object({ major: z.number().int(), minor: z.number().int(), rate: z.number().int() })
+  .object({ major: z.number().int(), minor: z.number().int(), rate: z.number().int().min(0) })
   .strict();
 
+// The keys LinuxKit's schema allows, no more: a YAML kiln accepts is one LinuxKit accepts.
 export const resourcesSchema = z
   .object({
     devices: z.array(deviceRuleSchema).optional(),
@@ -73,8 +78,6 @@ export const resourcesSchema = z
         kernelTCP: z.number().int().optional(),
         swappiness: z.number().int().min(0).optional(),
         disableOOMKiller: z.boolean().optional(),
-        useHierarchy: z.boolean().optional(),
-        checkBeforeUpdate: z.boolean().optional(),
       })
       .strict()
       .optional(),
@@ -82,21 +85,19 @@ export const resourcesSchema = z
       .object({
         shares: z.number().int().min(0).optional(),
         quota: z.number().int().optional(),
-        burst: z.number().int().min(0).optional(),
         period: z.number().int().min(0).optional(),
         realtimeRuntime: z.number().int().optional(),
         realtimePeriod: z.number().int().min(0).optional(),
         cpus: z.string().optional(),
         mems: z.string().optional(),
-        idle: z.number().int().optional(),
       })
       .strict()
       .optional(),
-    pids: z.object({ limit: z.number().int() }).strict().optional(),
-    blockIO: z
+    pids: z.object({ limit: z.number().int().optional() }).strict().optional(),
+    blockio: z
       .object({
-        weight: z.number().int().optional(),
-        leafWeight: z.number().int().optional(),
+        weight: z.number().int().min(0).optional(),
+        leafWeight: z.number().int().min(0).optional(),
         weightDevice: z.array(weightDeviceSchema).optional(),
         throttleReadBpsDevice: z.array(throttleDeviceSchema).optional(),
         throttleWriteBpsDevice: z.array(throttleDeviceSchema).optional(),
@@ -105,23 +106,22 @@ export const resourcesSchema = z
       })
       .strict()
       .optional(),
-    hugepageLimits: z.array(z.object({ pageSize: z.string(), limit: z.number().int() }).strict()).optional(),
-    network: z
-      .object({
-        classID: z.number().int().min(0).optional(),
-        priorities: z.array(z.object({ name: z.string(), priority: z.number().int() }).strict()).optional(),
-      })
-      .strict()
-      .optional(),
-    rdma: z
-      .record(
-        z.string(),
+    hugepageLimits: z
+      .array(
         z
-          .object({ hcaHandles: z.number().int().optional(), hcaObjects: z.number().int().optional() })
+          .object({ pageSize: z.union([z.string(), z.number().int()]), limit: z.number().int().min(0) })
           .strict(),
       )
       .optional(),
-    unified: z.record(z.string(), z.string()).optional(),
+    network: z
+      .object({
+        classID: z.number().int().min(0).optional(),
+        priorities: z
+          .array(z.object({ name: z.string(), priority: z.number().int().min(0) }).strict())
+          .optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict()
   .describe("OCI LinuxResources for the container's cgroup.");
