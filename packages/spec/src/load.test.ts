@@ -76,7 +76,7 @@ describe("loadConfig: errors", () => {
         '    image: "alpine:"',
         "    capabilities: [CAP_FLY]",
         "    net: sideways",
-        "    devices: [{path: /dev/x, type: c}]",
+        "    devices: [{path: /dev/x, type: c, mode: '0666'}]",
       ].join("\n"),
     );
     expect(issues).toEqual([
