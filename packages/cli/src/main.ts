@@ -2,16 +2,20 @@
 import { formatIssue, KilnError, SpecError } from "@kiln/spec";
 import { CommanderError } from "commander";
 import { commands } from "./commands/index.js";
-import type { CommandContext } from "./declare.js";
+import type { CommandContext, CommandDecl } from "./declare.js";
 import { buildProgram } from "./program.js";
 
 /**
  * The CLI's one error boundary. Known errors print one line with a hint and no stack;
  * anything else is a bug and is printed with its stack.
  */
-export async function main(argv: readonly string[], ctx: CommandContext): Promise<number> {
+export async function main(
+  argv: readonly string[],
+  ctx: CommandContext,
+  decls: readonly CommandDecl[] = commands,
+): Promise<number> {
   let exitCode = 0;
-  const program = buildProgram(commands, ctx, (c) => {
+  const program = buildProgram(decls, ctx, (c) => {
     exitCode = c;
   });
   try {
