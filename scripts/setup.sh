@@ -37,7 +37,18 @@ fi
 export TURBO_TELEMETRY_DISABLED=1
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   log "npm ci"
-  npm ci --no-audit --no-fund --loglevel=error
+  if ! npm ci --no-audit --no-fund --loglevel=error 2>/tmp/kiln-npm-ci.log; then
+    # Registry mirrors that serve only this platform's optional binaries (biome, turbo, rolldown) leave the
+    # other platforms out of package-lock.json, and npm ci refuses such a lock. npm install with --no-save
+    # installs the same locked versions without rewriting the lock.
+    if grep -q "Missing: .* from lock file" /tmp/kiln-npm-ci.log; then
+      log "npm ci refused a lock without other platforms' optional packages; npm install --no-save instead"
+      npm install --no-save --no-audit --no-fund --loglevel=error
+    else
+      cat /tmp/kiln-npm-ci.log >&2
+      exit 1
+    fi
+  fi
 fi
 log "npm run build"
 npm run build --silent >/dev/null
