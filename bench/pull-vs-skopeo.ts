@@ -1,0 +1,52 @@
+// Cold pull of a multi-layer image (≥ 200 MiB) from a loopback registry: kiln against `skopeo copy`
+// to an OCI layout, alternating, in one run. Prints a Markdown table for docs/benchmarks.md.
+//   npx tsx bench/pull-vs-skopeo.ts [runs=5] [layers=4] [mibPerLayer=60]
+import { randomBytes } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { execa } from "execa";
+import { makeLayout, pushWithSkopeo, startRegistry } from "../packages/builder/src/testing/index.ts";
+
+const runs = Number(process.argv[2] ?? 5);
+const layerCount = Number(process.argv[3] ?? 4);
+const mib = Number(process.argv[4] ?? 60);
+const here = fileURLToPath(new URL(".", import.meta.url));
+
+async function timed(cmd, args) {
+  const r = await execa("/usr/bin/time", ["-f", "%e %M", cmd, ...args], { reject: true });
+  const [secs, kib] = r.stderr.trim().split("\n").pop().split(" ").map(Number);
+  return { secs, rssMiB: kib / 1024 };
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+const registry = await startRegistry();
+try {
+  const layers = Array.from({ length: layerCount }, (_, i) => [{ name: `blob-${i}`, content: randomBytes(mib * 1024 * 1024) }]);
+  const layout = await makeLayout("v1", [{ layers }]);
+  await pushWithSkopeo(layout.dir, "v1", registry, "bench/big");
+  const ref = `${registry.host}/bench/big:v1`;
+  const kiln = [];
+  const skopeo = [];
+  for (let i = 0; i < runs; i++) {
+    const a = await mkdtemp(join(tmpdir(), "bench-kiln-"));
+    kiln.push(await timed(process.execPath, [join(here, "kiln-pull.mjs"), a, ref]));
+    await rm(a, { recursive: true, force: true });
+    const b = await mkdtemp(join(tmpdir(), "bench-skopeo-"));
+    skopeo.push(await timed("skopeo", ["copy", "--quiet", "--src-tls-verify=false", `docker://${ref}`, `oci:${b}:v1`]));
+    await rm(b, { recursive: true, force: true });
+  }
+  const k = { secs: median(kiln.map((r) => r.secs)), rss: median(kiln.map((r) => r.rssMiB)) };
+  const s = { secs: median(skopeo.map((r) => r.secs)), rss: median(skopeo.map((r) => r.rssMiB)) };
+  console.log(`image: ${layerCount} layers × ${mib} MiB random (gzip'd), ${runs} alternating runs, medians`);
+  console.log("| tool | wall time (s) | peak RSS (MiB) |");
+  console.log("| --- | --- | --- |");
+  console.log(`| kiln (builder pullImage, 4 parallel layers) | ${k.secs.toFixed(2)} | ${k.rss.toFixed(0)} |`);
+  console.log(`| skopeo copy → oci: | ${s.secs.toFixed(2)} | ${s.rss.toFixed(0)} |`);
+  console.log(`| ratio kiln/skopeo | ${(k.secs / s.secs).toFixed(2)} | ${(k.rss / s.rss).toFixed(2)} |`);
+  console.log(`raw kiln: ${kiln.map((r) => r.secs).join(", ")}; raw skopeo: ${skopeo.map((r) => r.secs).join(", ")}`);
+} finally {
+  await registry.stop();
+}
