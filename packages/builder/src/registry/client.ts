@@ -1,8 +1,9 @@
-import { Readable } from "node:stream";
+import type { Readable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import { KilnError, type RegistryRef } from "@kiln/spec";
 import { parseChallenge } from "./challenge.js";
 import type { Credential } from "./credentials.js";
+import { get, readAll, type TransportResponse } from "./transport.js";
 
 export interface RegistryOptions {
   /** Registries reached over plain HTTP. localhost and 127.0.0.0/8 always are. */
@@ -34,10 +35,10 @@ function displayRef(ref: RegistryRef): string {
 }
 
 /**
- * An OCI distribution (v2) client on Node's fetch: anonymous, basic and bearer-token auth from the
+ * An OCI distribution (v2) client on node:http(s): anonymous, basic and bearer-token auth from the
  * registry's challenge, plain HTTP for loopback and --insecure-registry hosts, mirrors, and retries
- * with backoff. Redirects to blob storage are followed by fetch, which drops Authorization on a
- * cross-origin hop, so credentials never leak to a CDN.
+ * with backoff. Redirects to blob storage are followed without the Authorization header
+ * (transport.ts), so credentials never leak to a CDN.
  */
 export class RegistryClient {
   private readonly tokens = new Map<string, string>();
@@ -62,23 +63,24 @@ export class RegistryClient {
     const res = await this.request(ref, `/v2/${ref.path}/manifests/${reference}`, {
       headers: { accept: accept.join(", ") },
     });
-    const bytes = Buffer.from(await res.arrayBuffer());
-    const mediaType = (res.headers.get("content-type") ?? "").split(";")[0]!.trim();
+    const bytes = await readAll(res.body);
+    const mediaType = String(res.headers["content-type"] ?? "")
+      .split(";")[0]!
+      .trim();
     return { bytes, mediaType };
   }
 
   /** The blob's body as a stream. The caller verifies it (OciCache.writeBlob). */
   async blob(ref: RegistryRef, digest: string): Promise<Readable> {
     const res = await this.request(ref, `/v2/${ref.path}/blobs/${digest}`, {});
-    if (!res.body) throw new KilnError(`empty response for blob ${digest} of ${displayRef(ref)}`);
-    return Readable.fromWeb(res.body as import("node:stream/web").ReadableStream<Uint8Array>);
+    return res.body;
   }
 
   private async request(
     ref: RegistryRef,
     path: string,
     init: { headers?: Record<string, string> },
-  ): Promise<Response> {
+  ): Promise<TransportResponse> {
     const base = this.baseUrl(ref.domain);
     const url = `${base}${path}`;
     const scopeKey = `${base}|${ref.path}`;
@@ -90,9 +92,9 @@ export class RegistryClient {
       };
       const token = this.tokens.get(scopeKey);
       if (token) headers.authorization = token;
-      let res: Response;
+      let res: TransportResponse;
       try {
-        res = await fetch(url, { headers, redirect: "follow" });
+        res = await get(url, headers);
       } catch (e) {
         if (attempt < this.attempts) {
           await sleep(this.backoffMs * 2 ** (attempt - 1));
@@ -104,8 +106,8 @@ export class RegistryClient {
       }
       if (res.status === 401 && !authTried) {
         authTried = true;
-        await res.body?.cancel();
-        const challenge = parseChallenge(res.headers.get("www-authenticate") ?? "");
+        res.body.resume();
+        const challenge = parseChallenge(String(res.headers["www-authenticate"] ?? ""));
         const auth = await this.authorize(ref, challenge, base);
         if (auth) {
           this.tokens.set(scopeKey, auth);
@@ -114,8 +116,8 @@ export class RegistryClient {
         }
       }
       if (RETRYABLE.has(res.status) && attempt < this.attempts) {
-        await res.body?.cancel();
-        const retryAfter = Number(res.headers.get("retry-after"));
+        res.body.resume();
+        const retryAfter = Number(res.headers["retry-after"]);
         await sleep(
           Number.isFinite(retryAfter) && retryAfter > 0
             ? Math.min(retryAfter * 1000, 30_000)
@@ -123,8 +125,8 @@ export class RegistryClient {
         );
         continue;
       }
-      if (res.ok) return res;
-      await res.body?.cancel();
+      if (res.status >= 200 && res.status < 300) return res;
+      res.body.resume();
       throw this.httpError(ref, res.status, path);
     }
   }
@@ -181,6 +183,6 @@ export class RegistryClient {
 }
 
 function causeOf(e: unknown): string {
-  const err = e as { cause?: { code?: string; message?: string }; message?: string };
-  return err.cause?.code ?? err.cause?.message ?? err.message ?? String(e);
+  const err = e as { code?: string; cause?: { code?: string; message?: string }; message?: string };
+  return err.code ?? err.cause?.code ?? err.cause?.message ?? err.message ?? String(e);
 }

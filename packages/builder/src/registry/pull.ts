@@ -131,7 +131,9 @@ export async function pullImage(
 
   const limit = pLimit(options.concurrency ?? 4);
   const attempts = options.blobAttempts ?? 3;
-  await Promise.all(
+  // allSettled, not all: a failed pull returns only after every other download has finished or
+  // cleaned up, so no temp file outlives the error.
+  const settled = await Promise.allSettled(
     [manifest.config, ...manifest.layers].map((d) =>
       limit(async () => {
         if (await cache.hasBlob(d.digest, d.size)) {
@@ -154,6 +156,8 @@ export async function pullImage(
       }),
     ),
   );
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (failed) throw failed.reason;
   const config = await cache.readJson<ImageConfigBlob>(manifest.config.digest);
   await cache.tag(name, root);
   return { name, root, manifestDescriptor, manifest, config, fromCache: false };
