@@ -24,7 +24,9 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 const registry = await startRegistry();
 try {
-  const layers = Array.from({ length: layerCount }, (_, i) => [{ name: `blob-${i}`, content: randomBytes(mib * 1024 * 1024) }]);
+  const layers = Array.from({ length: layerCount }, (_, i) => [
+    { name: `blob-${i}`, content: randomBytes(mib * 1024 * 1024) },
+  ]);
   const layout = await makeLayout("v1", [{ layers }]);
   await pushWithSkopeo(layout.dir, "v1", registry, "bench/big");
   const ref = `${registry.host}/bench/big:v1`;
@@ -35,7 +37,9 @@ try {
     kiln.push(await timed(process.execPath, [join(here, "kiln-pull.mjs"), a, ref]));
     await rm(a, { recursive: true, force: true });
     const b = await mkdtemp(join(tmpdir(), "bench-skopeo-"));
-    skopeo.push(await timed("skopeo", ["copy", "--quiet", "--src-tls-verify=false", `docker://${ref}`, `oci:${b}:v1`]));
+    skopeo.push(
+      await timed("skopeo", ["copy", "--quiet", "--src-tls-verify=false", `docker://${ref}`, `oci:${b}:v1`]),
+    );
     await rm(b, { recursive: true, force: true });
   }
   const k = { secs: median(kiln.map((r) => r.secs)), rss: median(kiln.map((r) => r.rssMiB)) };
@@ -46,7 +50,9 @@ try {
   console.log(`| kiln (builder pullImage, 4 parallel layers) | ${k.secs.toFixed(2)} | ${k.rss.toFixed(0)} |`);
   console.log(`| skopeo copy → oci: | ${s.secs.toFixed(2)} | ${s.rss.toFixed(0)} |`);
   console.log(`| ratio kiln/skopeo | ${(k.secs / s.secs).toFixed(2)} | ${(k.rss / s.rss).toFixed(2)} |`);
-  console.log(`raw kiln: ${kiln.map((r) => r.secs).join(", ")}; raw skopeo: ${skopeo.map((r) => r.secs).join(", ")}`);
+  console.log(
+    `raw kiln: ${kiln.map((r) => r.secs).join(", ")}; raw skopeo: ${skopeo.map((r) => r.secs).join(", ")}`,
+  );
 } finally {
   await registry.stop();
 }

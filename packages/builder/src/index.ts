@@ -1,6 +1,10 @@
 export { defaultCacheDir, OciCache } from "./cache/cache.js";
 export { DigestMismatchError, sha256 } from "./cache/digest.js";
 export { collectGarbage, reachableBlobs } from "./cache/gc.js";
+export { type LayerCompression, layerCompression, openLayer } from "./flatten/decompress.js";
+export type { Entry, EntryType, FlatEntry } from "./flatten/entry.js";
+export { type FlattenOptions, flattenLayers, type LayerSource } from "./flatten/flatten.js";
+export { normaliseLayerPath, symlinkEscapes } from "./flatten/safe-path.js";
 export {
   type Descriptor,
   type ImageConfigBlob,
