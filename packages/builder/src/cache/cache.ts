@@ -1,12 +1,12 @@
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { mkdir, open, readdir, readFile, rename, rm, stat } from "node:fs/promises";
+import { mkdir, readdir, readFile, rm, stat } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { KilnError } from "@kiln/spec";
 import { type Descriptor, type ImageIndex, REF_NAME } from "../oci/types.js";
-import { tempPathFor, writeFileAtomic } from "./atomic.js";
+import { commitTemp, writeFileAtomic, writeTemp } from "./atomic.js";
 import { assertDigest, DigestMismatchError, sha256 } from "./digest.js";
 import { withLock } from "./lock.js";
 
@@ -95,11 +95,9 @@ export class OciCache {
       }
       return;
     }
-    const tmp = tempPathFor(target);
-    const fh = await open(tmp, "wx", 0o644);
     const hash = createHash("sha256");
     let size = 0;
-    try {
+    const tmp = await writeTemp(target, async (fh) => {
       for await (const chunk of body) {
         const buf = chunk as Uint8Array;
         hash.update(buf);
@@ -109,13 +107,7 @@ export class OciCache {
         await fh.write(buf);
         onBytes?.(buf.length);
       }
-      await fh.sync();
-    } catch (e) {
-      await fh.close();
-      await rm(tmp, { force: true });
-      throw e;
-    }
-    await fh.close();
+    });
     const actual = `sha256:${hash.digest("hex")}`;
     if (size !== expected.size || actual !== expected.digest) {
       await rm(tmp, { force: true });
@@ -126,7 +118,7 @@ export class OciCache {
       }
       throw new DigestMismatchError(expected.digest, actual, what);
     }
-    await rename(tmp, target);
+    await commitTemp(tmp, target);
   }
 
   /** Store a small document (manifest, index, config) and return its descriptor. */
