@@ -14,6 +14,14 @@ export function hostArch(arch: string = process.arch): string {
   return map[arch] ?? arch;
 }
 
+/** The image exists but not for the requested architecture: final, whatever the cache or registry holds. */
+export class PlatformNotFoundError extends KilnError {
+  constructor(message: string, hint: string) {
+    super(message, { hint });
+    this.name = "PlatformNotFoundError";
+  }
+}
+
 /**
  * Pick `linux/<arch>` from an index. Like LinuxKit, the variant is ignored (`arm64` matches `arm64/v8`).
  */
@@ -23,7 +31,8 @@ export function selectPlatform(manifests: readonly Descriptor[], arch: string, w
   const offered = manifests
     .map((d) => (d.platform ? `${d.platform.os}/${d.platform.architecture}` : undefined))
     .filter((p) => p && p !== "unknown/unknown");
-  throw new KilnError(`${what} has no linux/${arch} image (it has ${offered.join(", ") || "no platforms"})`, {
-    hint: "pick another image, or build for an architecture it has with --arch",
-  });
+  throw new PlatformNotFoundError(
+    `${what} has no linux/${arch} image (it has ${offered.join(", ") || "no platforms"})`,
+    "pick another image, or build for an architecture it has with --arch",
+  );
 }

@@ -12,7 +12,7 @@ import {
   MediaType,
 } from "../oci/types.js";
 import type { RegistryClient } from "./client.js";
-import { hostArch, selectPlatform } from "./platform.js";
+import { hostArch, PlatformNotFoundError, selectPlatform } from "./platform.js";
 
 const ACCEPT = [MediaType.ociIndex, MediaType.dockerList, MediaType.ociManifest, MediaType.dockerManifest];
 
@@ -62,7 +62,8 @@ export async function resolveCached(
     const config = await cache.readJson<ImageConfigBlob>(manifest.config.digest);
     return { name, root, manifestDescriptor, manifest, config, fromCache: true };
   } catch (e) {
-    if (e instanceof KilnError && /has no linux\//.test(e.message)) throw e;
+    // A damaged or partial cache entry means "pull it"; a missing platform is the same answer online.
+    if (e instanceof PlatformNotFoundError) throw e;
     return undefined;
   }
 }

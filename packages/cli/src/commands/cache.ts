@@ -3,14 +3,14 @@ import { collectGarbage, pullImage } from "@kiln/builder";
 import { formatImageRef, KilnError, parseRegistryRef } from "@kiln/spec";
 import type { CommandDecl } from "../declare.js";
 import { bytes, PullProgress } from "../progress.js";
-import { imageContext, imageOptions } from "./registry-options.js";
+import { cacheOnlyOptions, imageContext, imageOptions } from "./registry-options.js";
 
 const normalise = (ref: string) => formatImageRef(parseRegistryRef(ref));
 
 const ls: CommandDecl = {
   name: "ls",
   summary: "List the images in the cache",
-  options: imageOptions.filter((o) => o.flags.startsWith("--cache")),
+  options: cacheOnlyOptions,
   async run(_args, options, ctx) {
     const { cache } = await imageContext(options);
     for (const { name, descriptor } of await cache.list())
@@ -49,7 +49,7 @@ const remove: CommandDecl = {
   name: "rm",
   summary: "Remove images from the cache, and the blobs only they used",
   args: [{ name: "refs", description: "image references", variadic: true, required: true }],
-  options: imageOptions.filter((o) => o.flags.startsWith("--cache")),
+  options: cacheOnlyOptions,
   async run(refs, options, ctx) {
     const { cache } = await imageContext(options);
     for (const ref of refs) {
@@ -68,7 +68,7 @@ const remove: CommandDecl = {
 const clean: CommandDecl = {
   name: "clean",
   summary: "Empty the cache",
-  options: imageOptions.filter((o) => o.flags.startsWith("--cache")),
+  options: cacheOnlyOptions,
   async run(_args, options, ctx) {
     const { cache } = await imageContext(options);
     await rm(cache.dir, { recursive: true, force: true });

@@ -26,6 +26,11 @@ export const imageOptions: readonly OptionDecl[] = [
   { flags: "-q, --quiet", description: "print no progress" },
 ];
 
+/** Just `--cache`, for commands that never reach a registry. */
+export const cacheOnlyOptions: readonly OptionDecl[] = imageOptions.filter((o) =>
+  o.flags.startsWith("--cache"),
+);
+
 export function mirrorsFrom(values: readonly string[] | undefined): Record<string, string> {
   const out: Record<string, string> = {};
   for (const v of values ?? []) {
