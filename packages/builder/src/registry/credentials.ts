@@ -28,9 +28,12 @@ function keysFor(host: string): string[] {
  * a per-registry `credHelpers` entry, then `auths`, then the global `credsStore`.
  */
 export class DockerCredentials {
-  private config: Promise<DockerConfig>;
-  constructor(private readonly configDir = process.env.DOCKER_CONFIG || join(homedir(), ".docker")) {
-    this.config = readFile(join(this.configDir, "config.json"), "utf8")
+  private loaded: Promise<DockerConfig> | undefined;
+  constructor(private readonly configDir = process.env.DOCKER_CONFIG || join(homedir(), ".docker")) {}
+
+  /** Read on first use: commands that never meet an auth challenge never touch the file. */
+  private config(): Promise<DockerConfig> {
+    this.loaded ??= readFile(join(this.configDir, "config.json"), "utf8")
       .then((t) => JSON.parse(t) as DockerConfig)
       .catch((e: NodeJS.ErrnoException) => {
         if (e.code === "ENOENT") return {};
@@ -38,10 +41,11 @@ export class DockerCredentials {
           hint: "fix or remove the Docker config file",
         });
       });
+    return this.loaded;
   }
 
   async get(host: string): Promise<Credential | undefined> {
-    const config = await this.config;
+    const config = await this.config();
     const keys = keysFor(host);
     const helper = keys.map((k) => config.credHelpers?.[k]).find(Boolean);
     if (helper) return this.fromHelper(helper, host);
