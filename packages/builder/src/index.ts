@@ -18,3 +18,4 @@ export { RegistryClient, type RegistryOptions } from "./registry/client.js";
 export { type Credential, DockerCredentials } from "./registry/credentials.js";
 export { hostArch, selectPlatform } from "./registry/platform.js";
 export { type PullOptions, pullImage, type ResolvedImage, resolveCached } from "./registry/pull.js";
+export { ImageResolver, type ResolverOptions, type SourceHandler } from "./resolve/resolver.js";
