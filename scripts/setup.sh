@@ -10,7 +10,7 @@ sudo_if_needed() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 # Debian packages. The builder's tools, QEMU and firmware for boots, and a registry, skopeo and
 # umoci as independent peers for the image tests.
 APT_PACKAGES=(
-  ca-certificates git cpio zstd pigz xz-utils
+  ca-certificates git cpio zstd pigz xz-utils kmod busybox-static
   qemu-system-x86 qemu-utils ovmf
   xorriso squashfs-tools mtools dosfstools fdisk e2fsprogs
   isolinux syslinux syslinux-common grub-efi-amd64-bin grub-pc-bin
