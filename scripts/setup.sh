@@ -14,7 +14,7 @@ APT_PACKAGES=(
   qemu-system-x86 qemu-utils ovmf
   xorriso squashfs-tools mtools dosfstools fdisk e2fsprogs
   isolinux syslinux syslinux-common grub-efi-amd64-bin grub-pc-bin
-  skopeo umoci docker-registry apache2-utils libarchive-tools
+  skopeo umoci docker-registry apache2-utils libarchive-tools docker.io
 )
 
 missing=()

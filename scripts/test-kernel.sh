@@ -3,12 +3,13 @@
 # Usage: scripts/test-kernel.sh OUTDIR
 # Writes OUTDIR/vmlinuz, OUTDIR/lib/modules/VERSION/... (a module subset with modules.dep from depmod)
 # and OUTDIR/modules.load (the subset's .ko paths relative to OUTDIR, dependencies first).
-# Idempotent: a complete OUTDIR (it has OUTDIR/.done) is left as it is.
+# Idempotent: a complete OUTDIR (OUTDIR/.done names the same module list) is left as it is.
 set -euo pipefail
 out=${1:?usage: scripts/test-kernel.sh OUTDIR}
-[ -f "$out/.done" ] && exit 0
+# button and evdev let a guest see QEMU's ACPI power button (system_powerdown) as an input event.
 modules=(virtio_pci virtio_blk virtio_net virtio_rng virtio_console virtio_scsi sd_mod sr_mod ata_piix ahci
-  ext4 squashfs overlay isofs vfat nls_cp437 nls_iso8859-1 9p 9pnet_virtio af_packet)
+  ext4 squashfs overlay isofs vfat nls_cp437 nls_iso8859-1 9p 9pnet_virtio af_packet button evdev)
+[ "$(cat "$out/.done" 2>/dev/null)" = "${modules[*]}" ] && exit 0
 work=$(mktemp -d "${out%/}.tmp.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 pkg=$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-[0-9]/{print $2; exit}')
@@ -40,6 +41,6 @@ visit() {
 for m in "${modules[@]}"; do visit "$m"; done
 depmod -b "$work/out" "$ver"
 printf '%s\n' "${order[@]}" > "$work/out/modules.load"
-touch "$work/out/.done"
+echo "${modules[*]}" > "$work/out/.done"
 rm -rf "$out"
 mv "$work/out" "$out"

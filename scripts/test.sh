@@ -12,6 +12,8 @@ npx tsc -b
 mkdir -p test-results
 printf '\n==> unit tests\n' >&2
 npx vitest run --project unit --reporter=default --reporter=json --outputFile.json=test-results/unit.json
+printf '\n==> end-to-end set-up (Docker engine, image builds)\n' >&2
+eval "$(bash scripts/e2e-setup.sh)"
 printf '\n==> slow tests (real QEMU, registry, containers)\n' >&2
 npx vitest run --project slow --passWithNoTests --reporter=default --reporter=json --outputFile.json=test-results/slow.json
 

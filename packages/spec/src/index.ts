@@ -34,7 +34,7 @@ export {
 } from "./image-ref.js";
 export { jsonSchema, jsonSchemaText, SCHEMA_ID } from "./json-schema.js";
 export { KilnError, UsageError } from "./kiln-error.js";
-export { type LoadedConfig, loadConfig, type Origin } from "./load.js";
+export { checkImageFields, type LoadedConfig, loadConfig, type Origin } from "./load.js";
 export { type Bundle, bundlePrefix, type ContainerSection, planBundles, volumePath } from "./oci/bundles.js";
 export { compareBytes, goMarshalIndent, goQuote } from "./oci/go-json.js";
 export { type ImageConfig, LABEL_KEY, parseLabel } from "./oci/image-config.js";
@@ -56,4 +56,5 @@ export {
   type RuntimeEntry,
   type VolumeEntry,
 } from "./schema.js";
-export type { SourceFile } from "./source.js";
+export { knownKeysAt } from "./schema-walk.js";
+export { LocatedDocument, type SourceFile } from "./source.js";

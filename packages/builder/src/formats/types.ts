@@ -1,6 +1,12 @@
 // The contract between the appliance build and the writers of each output format.
+//
+// NOTE to format writers (added by the build, compatibly): `entries()`, `initrdWithoutUcode()` and
+// `compression` are new optional members of FormatContext (the build always sets them), and `stream()` /
+// `needsKernel` are new optional members of FormatWriter. Nothing existing changed. The format table is formats/registry.ts: add one row per writer.
 
+import type { FlatEntry } from "../flatten/entry.js";
 import type { ToolRunner } from "../tools/types.js";
+import type { Compression } from "./compress.js";
 
 /**
  * What a format writer gets. Everything is already on disk in `workDir` (a private temp directory
@@ -24,6 +30,15 @@ export interface FormatContext {
   initrd(): Promise<string>;
   /** The uncompressed appliance tar (LinuxKit's `tar` output, `boot/` included), built on first call. */
   rootfsTar(): Promise<string>;
+  /** The compressed initrd without the microcode in front (tar-kernel-initrd ships ucode.cpio beside it). */
+  initrdWithoutUcode?(): Promise<string>;
+  /**
+   * A fresh pass over the assembled appliance, entry by entry (what `rootfsTar()` holds, `boot/` included),
+   * for writers that can stream it instead of reading a tar from disk. Consume each body before the next.
+   */
+  entries?(): AsyncIterable<FlatEntry>;
+  /** `--compression` of the initrd. */
+  compression?: Compression;
   /** `--size` in bytes, for fixed-size disk formats. */
   size: number;
   arch: string;
@@ -48,4 +63,8 @@ export interface FormatWriter {
   write(ctx: FormatContext, targets: string[]): Promise<void>;
   /** True for `tar` and `docker`: may be written to `-o FILE|-` as a stream. */
   streamable?: boolean;
+  /** Streamable formats: write the single output to `out` (standard output for `-o -`). */
+  stream?(ctx: FormatContext, out: NodeJS.WritableStream): Promise<void>;
+  /** Needs `kernel:` in the YAML (`ctx.kernel` is "" without one). Default true. */
+  needsKernel?: boolean;
 }

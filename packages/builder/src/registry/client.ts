@@ -3,7 +3,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { KilnError, type RegistryRef } from "@kiln/spec";
 import { parseChallenge } from "./challenge.js";
 import type { Credential } from "./credentials.js";
-import { get, readAll, type TransportResponse } from "./transport.js";
+import { get, readAll, send, type TransportResponse } from "./transport.js";
 
 export interface RegistryOptions {
   /** Registries reached over plain HTTP. localhost and 127.0.0.0/8 always are. */
@@ -76,13 +76,98 @@ export class RegistryClient {
     return res.body;
   }
 
+  /** Whether the repository has the blob (HEAD), so a push can skip it. */
+  async hasBlob(ref: RegistryRef, digest: string): Promise<boolean> {
+    const res = await this.request(ref, `/v2/${ref.path}/blobs/${digest}`, {
+      method: "HEAD",
+      action: "push",
+      missingOk: true,
+    });
+    res.body.resume();
+    return res.status !== 404;
+  }
+
+  /**
+   * Upload a blob in one piece: POST for an upload session, then PUT its bytes with the digest, which the
+   * registry checks. `open` is called again for each attempt.
+   */
+  async pushBlob(
+    ref: RegistryRef,
+    blob: { digest: string; size: number },
+    open: () => Buffer | NodeJS.ReadableStream,
+  ): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      const started = await this.request(ref, `/v2/${ref.path}/blobs/uploads/`, {
+        method: "POST",
+        action: "push",
+        headers: { "content-length": "0" },
+      });
+      started.body.resume();
+      const location = started.headers.location;
+      if (!location) {
+        throw new KilnError(`${displayRef(ref)}: the registry started an upload without a Location`, {
+          hint: "the registry does not speak the OCI distribution API",
+        });
+      }
+      const url = new URL(location, this.baseUrl(ref.domain));
+      url.searchParams.set("digest", blob.digest);
+      try {
+        const res = await this.request(ref, "", {
+          url: url.toString(),
+          method: "PUT",
+          action: "push",
+          headers: { "content-type": "application/octet-stream", "content-length": String(blob.size) },
+          body: open,
+          once: true,
+        });
+        res.body.resume();
+        return;
+      } catch (e) {
+        // A session is single-use: a broken PUT starts over with a new one.
+        if (attempt >= this.attempts || !(e instanceof RetryableUpload))
+          throw e instanceof RetryableUpload ? e.cause : e;
+        await sleep(this.backoffMs * 2 ** (attempt - 1));
+      }
+    }
+  }
+
+  /** PUT a manifest under a tag (or its digest); returns the digest the registry reports. */
+  async putManifest(
+    ref: RegistryRef,
+    reference: string,
+    bytes: Buffer,
+    mediaType: string,
+  ): Promise<string | undefined> {
+    const res = await this.request(ref, `/v2/${ref.path}/manifests/${reference}`, {
+      method: "PUT",
+      action: "push",
+      headers: { "content-type": mediaType, "content-length": String(bytes.length) },
+      body: () => bytes,
+    });
+    res.body.resume();
+    const digest = res.headers["docker-content-digest"];
+    return typeof digest === "string" ? digest : undefined;
+  }
+
   private async request(
     ref: RegistryRef,
     path: string,
-    init: { headers?: Record<string, string> },
+    init: {
+      headers?: Record<string, string>;
+      method?: string;
+      /** An absolute URL (an upload Location) instead of `path`. */
+      url?: string;
+      body?: () => Buffer | NodeJS.ReadableStream;
+      action?: "pull" | "push";
+      /** Return a 404 instead of throwing (HEAD checks). */
+      missingOk?: boolean;
+      /** A body that cannot be resent here: connection failures throw RetryableUpload for the caller. */
+      once?: boolean;
+    },
   ): Promise<TransportResponse> {
     const base = this.baseUrl(ref.domain);
-    const url = `${base}${path}`;
+    const url = init.url ?? `${base}${path}`;
+    const method = init.method ?? "GET";
     const scopeKey = `${base}|${ref.path}`;
     let authTried = false;
     for (let attempt = 1; ; attempt++) {
@@ -94,8 +179,15 @@ export class RegistryClient {
       if (token) headers.authorization = token;
       let res: TransportResponse;
       try {
-        res = await get(url, headers);
+        res = method === "GET" ? await get(url, headers) : await send(method, url, headers, init.body?.());
       } catch (e) {
+        if (init.once) {
+          throw new RetryableUpload(
+            new KilnError(`upload to ${base} for ${displayRef(ref)} failed: ${causeOf(e)}`, {
+              hint: "check that the registry is reachable and try again",
+            }),
+          );
+        }
         if (attempt < this.attempts) {
           await sleep(this.backoffMs * 2 ** (attempt - 1));
           continue;
@@ -108,12 +200,16 @@ export class RegistryClient {
         authTried = true;
         res.body.resume();
         const challenge = parseChallenge(String(res.headers["www-authenticate"] ?? ""));
-        const auth = await this.authorize(ref, challenge, base);
+        const auth = await this.authorize(ref, challenge, base, init.action);
         if (auth) {
           this.tokens.set(scopeKey, auth);
           attempt--;
           continue;
         }
+      }
+      if (RETRYABLE.has(res.status) && init.once) {
+        res.body.resume();
+        throw new RetryableUpload(this.httpError(ref, res.status, path || url, init.action));
       }
       if (RETRYABLE.has(res.status) && attempt < this.attempts) {
         res.body.resume();
@@ -125,9 +221,11 @@ export class RegistryClient {
         );
         continue;
       }
-      if (res.status >= 200 && res.status < 300) return res;
+      if ((res.status >= 200 && res.status < 300) || (init.missingOk && res.status === 404)) return res;
+      // A HEAD answered with a redirect to blob storage: the blob is there.
+      if (method === "HEAD" && res.status >= 300 && res.status < 400) return res;
       res.body.resume();
-      throw this.httpError(ref, res.status, path);
+      throw this.httpError(ref, res.status, path || url, init.action);
     }
   }
 
@@ -135,6 +233,7 @@ export class RegistryClient {
     ref: RegistryRef,
     challenge: ReturnType<typeof parseChallenge>,
     base: string,
+    action: "pull" | "push" = "pull",
   ): Promise<string | undefined> {
     if (!challenge) return undefined;
     const cred = await this.options.credentials?.get(ref.domain);
@@ -146,7 +245,10 @@ export class RegistryClient {
     if (challenge.scheme !== "bearer" || !challenge.params.realm) return undefined;
     const url = new URL(challenge.params.realm);
     if (challenge.params.service) url.searchParams.set("service", challenge.params.service);
-    url.searchParams.set("scope", challenge.params.scope ?? `repository:${ref.path}:pull`);
+    url.searchParams.set(
+      "scope",
+      challenge.params.scope ?? `repository:${ref.path}:${action === "push" ? "pull,push" : "pull"}`,
+    );
     const headers: Record<string, string> = {};
     if (cred)
       headers.authorization = `Basic ${Buffer.from(`${cred.username}:${cred.password}`).toString("base64")}`;
@@ -157,6 +259,7 @@ export class RegistryClient {
         ref,
         res.status === 401 || res.status === 403 ? res.status : 401,
         `token from ${url.origin} (${base})`,
+        action,
       );
     }
     const body = (await res.json()) as { token?: string; access_token?: string };
@@ -164,10 +267,15 @@ export class RegistryClient {
     return token ? `Bearer ${token}` : undefined;
   }
 
-  private httpError(ref: RegistryRef, status: number, what: string): KilnError {
+  private httpError(
+    ref: RegistryRef,
+    status: number,
+    what: string,
+    action: "pull" | "push" = "pull",
+  ): KilnError {
     const name = displayRef(ref);
     if (status === 401 || status === 403) {
-      return new KilnError(`not authorized to pull ${name} (HTTP ${status})`, {
+      return new KilnError(`not authorized to ${action} ${name} (HTTP ${status})`, {
         hint: `log in with \`docker login ${ref.domain}\` (kiln reads ~/.docker/config.json and credential helpers), or check the name`,
       });
     }
@@ -179,6 +287,13 @@ export class RegistryClient {
     return new KilnError(`registry ${ref.domain} answered HTTP ${status} for ${name} (${what})`, {
       hint: "the registry may be down; try again later",
     });
+  }
+}
+
+/** An upload that failed in a way a new upload session may fix. */
+class RetryableUpload extends Error {
+  constructor(override readonly cause: unknown) {
+    super("upload failed", { cause });
   }
 }
 

@@ -42,6 +42,32 @@ export async function get(target: string, headers: Record<string, string>): Prom
   }
 }
 
+/**
+ * One request with any method and an optional body, not following redirects (uploads answer 201/202 with a
+ * Location the caller follows itself, and a body cannot be sent twice).
+ */
+export function send(
+  method: string,
+  target: string,
+  headers: Record<string, string>,
+  body?: Buffer | NodeJS.ReadableStream,
+): Promise<TransportResponse> {
+  const url = new URL(target);
+  const request = url.protocol === "https:" ? httpsRequest : httpRequest;
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method, headers }, (res) =>
+      resolve({ status: res.statusCode ?? 0, headers: res.headers, body: res, url: url.toString() }),
+    );
+    req.on("error", reject);
+    if (body === undefined) req.end();
+    else if (Buffer.isBuffer(body)) req.end(body);
+    else {
+      body.on("error", (e: Error) => req.destroy(e));
+      body.pipe(req);
+    }
+  });
+}
+
 function withoutAuthorization(headers: Record<string, string>): Record<string, string> {
   const { authorization: _, ...rest } = headers;
   return rest;

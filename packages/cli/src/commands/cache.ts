@@ -1,6 +1,17 @@
 import { rm } from "node:fs/promises";
-import { collectGarbage, pullImage } from "@kiln/builder";
-import { formatImageRef, KilnError, parseRegistryRef } from "@kiln/spec";
+import { resolve } from "node:path";
+import {
+  collectGarbage,
+  importImageFile,
+  type OciCache,
+  pullImage,
+  type ResolvedImage,
+  resolveCached,
+  writeDockerArchive,
+  writeFilesystem,
+  writeOciLayout,
+} from "@kiln/builder";
+import { formatImageRef, KilnError, parseImageRef, parseRegistryRef, UsageError } from "@kiln/spec";
 import type { CommandDecl } from "../declare.js";
 import { bytes, PullProgress } from "../progress.js";
 import { cacheOnlyOptions, imageContext, imageOptions } from "./registry-options.js";
@@ -78,8 +89,104 @@ const clean: CommandDecl = {
   },
 };
 
+const importCmd: CommandDecl = {
+  name: "import",
+  summary: "Import the images of an OCI layout (directory or tar) or a docker save archive into the cache",
+  details:
+    "Every image index.json names is merged in, with the platforms the layout holds; a docker-archive's " +
+    "images are converted to OCI. Every blob is verified against its digest. Images are named as the " +
+    "archive names them (full names normalised); a bare tag in a layout becomes oci-layout:/abs/path:TAG.",
+  args: [{ name: "file", description: "archive, layout directory, or - for standard input", required: true }],
+  options: cacheOnlyOptions,
+  examples: ["kiln cache import minio.tar", "docker save kiln/minio:dev | kiln cache import -"],
+  async run([file], options, ctx) {
+    const { cache } = await imageContext(options);
+    const imported = await importImageFile(cache, file!, ctx.stdin);
+    for (const { name, digest } of imported) ctx.stdout.write(`${name}\t${digest}\n`);
+    return 0;
+  },
+};
+
+/** The cached image REF names: its exact cache name (docker:…, oci-layout:…), else its normalised form. */
+async function cachedImage(cache: OciCache, ref: string, arch: string, cwd: string): Promise<ResolvedImage> {
+  const names = [ref];
+  try {
+    const parsed = parseImageRef(ref);
+    names.push(
+      formatImageRef(
+        parsed.kind === "registry" || parsed.kind === "pkg"
+          ? parsed
+          : { ...parsed, path: resolve(cwd, parsed.path) },
+      ),
+    );
+  } catch {
+    // not a reference: only an exact cache name can match
+  }
+  for (const name of names) {
+    const image = await resolveCached(cache, name, arch);
+    if (image) return image;
+  }
+  throw new KilnError(`${names.at(-1)} is not in the cache at ${cache.dir} (for linux/${arch})`, {
+    hint: "pull or import it first (kiln cache pull, kiln cache import); `kiln cache ls` lists what is there",
+  });
+}
+
+const exportCmd: CommandDecl = {
+  name: "export",
+  summary: "Export a cached image as an OCI layout, a docker-archive, or its flattened root filesystem",
+  details:
+    "oci writes an OCI image layout: a tar when -o ends in .tar or is -, else a directory (added to if it " +
+    "is a layout already). docker writes a `docker load` archive. filesystem writes one tar of the image's " +
+    "root filesystem, layers applied. Files appear only when complete.",
+  args: [{ name: "ref", description: "image reference or cache name (see kiln cache ls)", required: true }],
+  options: [
+    {
+      flags: "--format <format>",
+      description: "what to write",
+      choices: ["oci", "docker", "filesystem"],
+      default: "oci",
+    },
+    {
+      flags: "-o, --output <file>",
+      description: "output file (or directory for oci); - for standard output",
+    },
+    {
+      flags: "--tag <name>",
+      description: "name the image in the archive (oci: the index.json name, docker: NAME:TAG; default: REF)",
+    },
+    ...imageOptions.filter((o) => o.flags.startsWith("--cache") || o.flags.startsWith("--arch")),
+  ],
+  examples: [
+    "kiln cache export alpine:3.20 --format docker -o alpine.tar",
+    "kiln cache export alpine:3.20 --format filesystem -o - | tar -t",
+  ],
+  async run([ref], options, ctx) {
+    const output = options.output as string | undefined;
+    if (!output) throw new UsageError("kiln cache export needs -o FILE (or -o - for standard output)");
+    const { cache, arch } = await imageContext(options);
+    const image = await cachedImage(cache, ref!, arch, ctx.cwd);
+    const out = output === "-" ? ctx.stdout : resolve(ctx.cwd, output);
+    const tag = options.tag as string | undefined;
+    const format = options.format as string;
+    if (format === "oci") await writeOciLayout(cache, image, out, tag ?? image.name);
+    else if (format === "docker") await writeDockerArchive(cache, image, out, tag ?? dockerName(image.name));
+    else await writeFilesystem(cache, image, out);
+    if (output !== "-") ctx.stderr.write(`wrote ${image.name} (${format}) to ${output}\n`);
+    return 0;
+  },
+};
+
+/** The image's name when it is a registry name Docker can tag with; local sources stay untagged. */
+function dockerName(name: string): string | undefined {
+  try {
+    return parseImageRef(name).kind === "registry" ? name : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export const cacheCommand: CommandDecl = {
   name: "cache",
   summary: "Manage kiln's image cache, an OCI image layout that skopeo and umoci can read",
-  subcommands: [ls, pull, remove, clean],
+  subcommands: [ls, pull, importCmd, exportCmd, remove, clean],
 };

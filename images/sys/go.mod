@@ -1,0 +1,3 @@
+module kiln.local/sys
+
+go 1.22

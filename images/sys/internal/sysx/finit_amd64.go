@@ -1,0 +1,3 @@
+package sysx
+
+const sysFinitModule = 313

@@ -1,0 +1,89 @@
+// The whole appliance as one ordered stream of entries, laid out as LinuxKit v1.8.2 lays it out:
+//   kernel (boot/kernel, boot/cmdline, boot/ucode.cpio, the modules tarball's entries at the root)
+//   init images merged at /, then the union of their Alpine package databases
+//   volumes, then the onboot, onshutdown and services bundles
+//   files
+// Nothing is written to disk: the tar and cpio writers consume this stream directly.
+
+import { allocateIds, type Bundle, planBundles, type RawConfig } from "@kiln/spec";
+import type { FlatEntry } from "../flatten/entry.js";
+import { ApkDatabases } from "./apk-db.js";
+import { bundleEntries } from "./bundles.js";
+import { fileEntries } from "./files.js";
+import type { ApplianceImage } from "./image.js";
+import { kernelEntries } from "./kernel.js";
+import { renderMetadata } from "./metadata.js";
+import { RESOLV_CONF_LINK, unpackImage } from "./unpack.js";
+import { volumeEntries } from "./volumes.js";
+
+export interface AssembleInput {
+  /** The merged, validated config (spec's `loadConfig(...).config`). */
+  config: RawConfig;
+  /** Every image the config names, by the reference as the config writes it. */
+  image(ref: string): ApplianceImage;
+  /** The time stamp of every generated entry: SOURCE_DATE_EPOCH, or LinuxKit's 2017-04-18T16:30:00Z. */
+  mtime: Date;
+  /** Directory a relative `files[i].source` is read from (its YAML file's directory). Default: cwd. */
+  fileBaseDir?: (index: number) => string;
+  signal?: AbortSignal;
+}
+
+/** The bundles of a config: where each goes, and its config.json and runtime.json. */
+export function applianceBundles(config: RawConfig, image: (ref: string) => ApplianceImage): Bundle[] {
+  return planBundles(config, (ref) => image(ref).config);
+}
+
+/** The metadata a `files: [{metadata: ...}]` entry holds for this config. */
+export function applianceMetadata(
+  config: RawConfig,
+  format: "yaml" | "json",
+  image: (ref: string) => ApplianceImage,
+): string {
+  return renderMetadata(config, format, (ref) => image(ref).source);
+}
+
+async function* sections(input: AssembleInput, bundles: Bundle[]): AsyncGenerator<FlatEntry> {
+  const { config, image, mtime, signal } = input;
+  const sig = signal ? { signal } : {};
+  if (config.kernel) yield* kernelEntries(image(config.kernel.image), config.kernel, { mtime, ...sig });
+
+  const apk = new ApkDatabases();
+  for (const [i, ref] of (config.init ?? []).entries()) {
+    yield* apk.watch(
+      unpackImage(image(ref), { prefix: "", location: `init[${i}]`, resolvConfLink: RESOLV_CONF_LINK, mtime, ...sig }),
+    );
+  }
+  yield* apk.union(mtime);
+
+  yield* volumeEntries(config.volumes ?? [], image, mtime, signal);
+  yield* bundleEntries(bundles, image, mtime, signal);
+
+  const metadata = new Map<string, string>();
+  yield* fileEntries(config.files ?? [], {
+    mtime,
+    ids: allocateIds(config),
+    baseDir: input.fileBaseDir ?? (() => process.cwd()),
+    metadata: (format) => {
+      let text = metadata.get(format);
+      if (text === undefined) {
+        text = applianceMetadata(config, format, image);
+        metadata.set(format, text);
+      }
+      return text;
+    },
+  });
+}
+
+/**
+ * Assemble the appliance: every entry of LinuxKit's rootfs tar, in LinuxKit's order, each carrying the
+ * `LINUXKIT.source` and `LINUXKIT.location` PAX records. Bundle configs are planned before the first entry
+ * is yielded, so a bad label fails the build before anything is written. Each file's body must be
+ * consumed before the next entry is pulled (see `flattenLayers`).
+ */
+export async function* assembleAppliance(input: AssembleInput): AsyncGenerator<FlatEntry> {
+  const bundles = applianceBundles(input.config, input.image);
+  for await (const fe of sections(input, bundles)) {
+    input.signal?.throwIfAborted();
+    yield fe;
+  }
+}
