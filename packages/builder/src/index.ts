@@ -36,11 +36,6 @@ export {
   type Platform,
   REF_NAME,
 } from "./oci/types.js";
-export { RegistryClient, type RegistryOptions } from "./registry/client.js";
-export { type Credential, DockerCredentials } from "./registry/credentials.js";
-export { hostArch, selectPlatform } from "./registry/platform.js";
-export { type PullOptions, pullImage, type ResolvedImage, resolveCached } from "./registry/pull.js";
-export { type PushedImage, type PushOptions, pushImage } from "./registry/push.js";
 export {
   type BuiltPackage,
   buildPackage,
@@ -50,6 +45,11 @@ export {
 } from "./pkg/build.js";
 export { loadRecipe, type Recipe } from "./pkg/recipe.js";
 export { PKG_REPOSITORY, RECIPE_FORMAT_VERSION } from "./pkg/tag.js";
+export { RegistryClient, type RegistryOptions } from "./registry/client.js";
+export { type Credential, DockerCredentials } from "./registry/credentials.js";
+export { hostArch, selectPlatform } from "./registry/platform.js";
+export { type PullOptions, pullImage, type ResolvedImage, resolveCached } from "./registry/pull.js";
+export { type PushedImage, type PushOptions, pushImage } from "./registry/push.js";
 export { ImageResolver, type ResolverOptions, type SourceHandler } from "./resolve/resolver.js";
 export { type ArchiveContents, readArchive } from "./sources/archive.js";
 export {

@@ -1,4 +1,5 @@
 import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
 import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -8,10 +9,14 @@ import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { kiln, REPO_ROOT } from "./test-helpers.js";
 
+/** Every temp directory of this file, removed at the end. */
+const scratch = mkdtempSync(join(tmpdir(), "kiln-pkg-test-"));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
 const BIN = fileURLToPath(new URL("../dist/main.js", import.meta.url));
 
 async function recipe(name: string, extra = ""): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), "kiln-cli-pkg-"));
+  const dir = await mkdtemp(join(scratch, "kiln-cli-pkg-"));
   await mkdir(join(dir, "rootfs", "etc"), { recursive: true });
   await writeFile(join(dir, "rootfs", "etc", "greeting"), "kiln\n");
   await writeFile(
@@ -27,7 +32,7 @@ describe("kiln pkg", () => {
   let dir: string;
   beforeAll(async () => {
     registry = await startRegistry();
-    cache = await mkdtemp(join(tmpdir(), "kiln-cli-pkg-cache-"));
+    cache = await mkdtemp(join(scratch, "kiln-cli-pkg-cache-"));
     dir = await recipe("cli-sample");
   });
   afterAll(async () => registry?.stop());
@@ -56,9 +61,19 @@ describe("kiln pkg", () => {
   });
 
   test("--push uploads to a registry, --output writes an OCI layout; both read back by skopeo", async () => {
-    const layout = join(await mkdtemp(join(tmpdir(), "kiln-cli-pkg-out-")), "layout");
+    const layout = join(await mkdtemp(join(scratch, "kiln-cli-pkg-out-")), "layout");
     const target = `${registry.host}/kiln/cli-sample:dev`;
-    const r = kiln(["pkg", "build", "--cache", cache, "--push", target, "--output", `oci-layout:${layout}:dev`, dir]);
+    const r = kiln([
+      "pkg",
+      "build",
+      "--cache",
+      cache,
+      "--push",
+      target,
+      "--output",
+      `oci-layout:${layout}:dev`,
+      dir,
+    ]);
     expect(r.stderr).toContain(`pushed ${target}`);
     expect(r.code).toBe(0);
     const [built, pushed] = r.stdout.trim().split("\n");
@@ -72,13 +87,32 @@ describe("kiln pkg", () => {
 
   test("several recipes with --push push each to PREFIX/NAME:TAG", async () => {
     const second = await recipe("cli-other", "env: [A=1]\n");
-    const r = kiln(["pkg", "build", "-q", "--cache", cache, "--push", `${registry.host}/prefix`, dir, second]);
+    const r = kiln([
+      "pkg",
+      "build",
+      "-q",
+      "--cache",
+      cache,
+      "--push",
+      `${registry.host}/prefix`,
+      dir,
+      second,
+    ]);
     expect(r.code).toBe(0);
     const lines = r.stdout.trim().split("\n");
     expect(lines).toHaveLength(4);
     expect(lines[1]).toMatch(new RegExp(`^${registry.host}/prefix/cli-sample:[0-9a-f]{16}\\t`));
     expect(lines[3]).toMatch(new RegExp(`^${registry.host}/prefix/cli-other:[0-9a-f]{16}\\t`));
-    const tagged = kiln(["pkg", "build", "--cache", cache, "--push", `${registry.host}/prefix:x`, dir, second]);
+    const tagged = kiln([
+      "pkg",
+      "build",
+      "--cache",
+      cache,
+      "--push",
+      `${registry.host}/prefix:x`,
+      dir,
+      second,
+    ]);
     expect(tagged.code).toBe(2);
     expect(tagged.stderr).toContain("with several recipes, --push names a repository prefix");
   });
@@ -93,16 +127,27 @@ describe("kiln pkg", () => {
     expect(r.stderr).toMatch(/cli-sample: Loaded image: kiln\.local\/pkg\/cli-sample:[0-9a-f]{16}/);
     expect(r.status).toBe(0);
     const name = r.stdout.split("\t")[0]!;
-    const ran = await engine.docker(["run", "--rm", "--network", "none", name, "/bin/busybox", "cat", "/etc/greeting"]);
+    const ran = await engine.docker([
+      "run",
+      "--rm",
+      "--network",
+      "none",
+      name,
+      "/bin/busybox",
+      "cat",
+      "/etc/greeting",
+    ]);
     expect(ran.stdout).toBe("kiln");
   });
 
   test("a bad recipe exits 1 with located problems; a bad --output is a usage error", async () => {
-    const bad = await mkdtemp(join(tmpdir(), "kiln-cli-pkg-bad-"));
+    const bad = await mkdtemp(join(scratch, "kiln-cli-pkg-bad-"));
     await writeFile(join(bad, "build.yml"), "name: ok\ndebian:\n  packages: [no-such-package-kiln]\n");
     const r = kiln(["pkg", "build", "--cache", cache, bad]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain(`${join(bad, "build.yml")}:3:14: debian.packages.0: apt cannot resolve no-such-package-kiln`);
+    expect(r.stderr).toContain(
+      `${join(bad, "build.yml")}:3:14: debian.packages.0: apt cannot resolve no-such-package-kiln`,
+    );
     expect(r.stderr).toContain("kiln: 1 problem found");
     expect(r.stderr).not.toMatch(/\n\s+at /);
 
@@ -112,6 +157,8 @@ describe("kiln pkg", () => {
 
     const missing = kiln(["pkg", "show-tag", "--cache", cache, join(bad, "nope")]);
     expect(missing.code).toBe(1);
-    expect(missing.stderr).toMatch(/kiln: error: .*nope\/build\.yml: cannot read the package recipe \(ENOENT\) \(hint: /);
+    expect(missing.stderr).toMatch(
+      /kiln: error: .*nope\/build\.yml: cannot read the package recipe \(ENOENT\) \(hint: /,
+    );
   });
 });

@@ -11,7 +11,7 @@ export interface RunResult {
 }
 
 /** Run the built `kiln` binary, as a user would. */
-export function kiln(args: string[], options: { input?: string; cwd?: string } = {}): RunResult {
+export function kiln(args: string[], options: { input?: string | Buffer; cwd?: string } = {}): RunResult {
   const r = spawnSync(process.execPath, [BIN, ...args], {
     cwd: options.cwd ?? REPO_ROOT,
     input: options.input ?? "",

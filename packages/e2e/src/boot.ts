@@ -41,6 +41,12 @@ export interface BootedAppliance extends AsyncDisposable {
 /** The line the appliance prints once, when it generates credentials on first boot. */
 export const GENERATED_CREDENTIALS = /kiln: MinIO credentials: user=(\S+) password=(\S+)/;
 export const SERVICE_STARTED = /kiln-init: service minio: started/;
+/** minio-start found the `--data` credentials that metadata wrote to /run/config. */
+export const CREDENTIALS_FROM_DATA = /kiln: MinIO credentials from \/run\/config\/minio\/root_user/;
+/** The format onboot container's log: it formatted a blank disk... */
+export const FORMATTED = /format: making an? \S+ filesystem on \S+/;
+/** ...or left a disk in use alone. */
+export const DISK_LEFT_ALONE = /format: (\S+ holds .*: (skipping it|leaving it alone)|no blank disk found)/;
 
 /** The JSON the metadata image expands into /run/config/minio/root_user and root_password. */
 export function credentialsData(c: Credentials): string {

@@ -4,7 +4,11 @@ export {
   type BootFormat,
   type BootOptions,
   bootAppliance,
+  CREDENTIALS_FROM_DATA,
   credentialsData,
+  DISK_LEFT_ALONE,
+  diskVirtualSize,
+  FORMATTED,
   GENERATED_CREDENTIALS,
   onConsole,
   SERVICE_STARTED,
@@ -14,6 +18,7 @@ export { type BindMount, Mc, RunningMc } from "./mc.js";
 export { loadMcImage } from "./mc-image.js";
 export {
   type Credentials,
+  chunked,
   listAll,
   objectSha256,
   randomObject,

@@ -6,7 +6,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Appliance, buildAppliance } from "./appliance.js";
-import { type BootedAppliance, bootAppliance, GENERATED_CREDENTIALS, onConsole } from "./boot.js";
+import {
+  type BootedAppliance,
+  bootAppliance,
+  DISK_LEFT_ALONE,
+  FORMATTED,
+  GENERATED_CREDENTIALS,
+  onConsole,
+} from "./boot.js";
 import { type Credentials, objectSha256, randomObject, s3Client, s3ErrorCode } from "./s3.js";
 
 let appliance: Appliance;
@@ -34,6 +41,7 @@ describe("the BIOS ISO, with no --data", () => {
       vm = await bootAppliance({ appliance, format: "iso-bios", disk, label: "iso-bios" });
       const b = vm;
       await onConsole(b, async () => {
+        expect(b.vm.console).toMatch(FORMATTED);
         generated = b.target.credentials;
         expect(generated.user).not.toBe("minioadmin");
         expect(generated.password.length).toBeGreaterThanOrEqual(16);
@@ -77,6 +85,7 @@ describe("the EFI ISO, on the same disk", () => {
       const b = vm;
       await onConsole(b, async () => {
         expect(b.vm.console).not.toMatch(GENERATED_CREDENTIALS);
+        expect(b.vm.console).toMatch(DISK_LEFT_ALONE);
         const s3 = s3Client(b.target);
         expect(await objectSha256(s3, "iso", first.key)).toBe(first.sha256);
         const second = randomObject("from-the-efi-iso.bin", 800_000);

@@ -13,7 +13,16 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { startDockerEngine } from "@kiln/builder/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Appliance, buildAppliance } from "./appliance.js";
-import { type BootedAppliance, bootAppliance, diskVirtualSize, onConsole, SERVICE_STARTED } from "./boot.js";
+import {
+  type BootedAppliance,
+  bootAppliance,
+  CREDENTIALS_FROM_DATA,
+  DISK_LEFT_ALONE,
+  diskVirtualSize,
+  FORMATTED,
+  onConsole,
+  SERVICE_STARTED,
+} from "./boot.js";
 import { useDockerEngine } from "./docker.js";
 import { Mc } from "./mc.js";
 import { loadMcImage } from "./mc-image.js";
@@ -74,9 +83,13 @@ afterAll(async () => {
 
 describe("buckets", () => {
   beforeAll(async () => {
-    await boot("buckets");
-    // The runner creates the missing disk at the requested size; the appliance formats it on this first boot.
-    expect(await diskVirtualSize(disk)).toBe(4 * GiB);
+    const b = await boot("buckets");
+    await onConsole(b, async () => {
+      // The runner creates the missing disk at the requested size; the appliance formats it on first boot.
+      expect(await diskVirtualSize(disk)).toBe(4 * GiB);
+      expect(b.vm.console).toMatch(FORMATTED);
+      expect(b.vm.console).toMatch(CREDENTIALS_FROM_DATA);
+    });
   }, 15 * 60_000);
 
   it("creates a bucket, and puts, gets, lists and deletes objects", async () => {
@@ -283,9 +296,8 @@ describe("persistence across a graceful power-off", () => {
         }
         const buckets = (await s3.listBuckets()).map((x) => x.name).sort();
         expect(buckets).toEqual(["big", "downloads", "kiln-e2e", "photos"]);
-        expect(b.vm.console, "the format container must leave a disk in use alone").not.toMatch(
-          /mkfs|Creating filesystem/i,
-        );
+        expect(b.vm.console, "the format container must leave a disk in use alone").toMatch(DISK_LEFT_ALONE);
+        expect(b.vm.console).not.toMatch(FORMATTED);
       });
     },
     15 * 60_000,

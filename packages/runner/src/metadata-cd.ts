@@ -1,4 +1,4 @@
-import { rename, rm, writeFile } from "node:fs/promises";
+import { rename, rm, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { KilnError } from "@kiln/spec";
 import { runTool } from "./tools.js";
@@ -23,8 +23,11 @@ export async function createMetadataIso(
   const src = join(stateDir, `.data-config-${process.pid}`);
   const tmp = join(stateDir, `.data.iso-${process.pid}`);
   try {
+    const epoch = process.env.SOURCE_DATE_EPOCH ?? DEFAULT_EPOCH;
     await writeFile(src, data);
-    const env = { ...process.env, SOURCE_DATE_EPOCH: process.env.SOURCE_DATE_EPOCH ?? DEFAULT_EPOCH };
+    // xorriso takes the volume's dates from SOURCE_DATE_EPOCH but the file's from the file itself.
+    await utimes(src, Number(epoch), Number(epoch));
+    const env = { ...process.env, SOURCE_DATE_EPOCH: epoch };
     const args = [
       "-as",
       "mkisofs",

@@ -100,8 +100,7 @@ function netdev(plan: QemuPlan): string[] {
       break;
     }
   }
-  const nic = plan.arch === "aarch64" ? "virtio-net-pci" : "virtio-net-pci";
-  return ["-netdev", spec, "-device", `${nic},netdev=net0,mac=${plan.mac}`];
+  return ["-netdev", spec, "-device", `virtio-net-pci,netdev=net0,mac=${plan.mac}`];
 }
 
 /**

@@ -227,11 +227,12 @@ export class Vm implements AsyncDisposable {
   /** The exit as a VmError when it was not ok (for `kiln run`'s exit status), else undefined. */
   exitError(exit: VmExit): VmError | undefined {
     if (exit.ok) return undefined;
+    const panicLine = /Kernel panic - not syncing: ?([^\r\n]*)/.exec(this.#text)?.[1]?.trim();
     const what: Record<ExitReason, string> = {
       poweroff: "",
       reboot: "",
       quit: "",
-      panic: "the guest kernel panicked",
+      panic: `the guest kernel panicked${panicLine ? `: ${panicLine}` : ""}`,
       killed: exit.signal ? `QEMU was killed by ${exit.signal}` : "the VM was killed",
       failed: `QEMU failed (exit code ${exit.code})`,
     };

@@ -46,8 +46,10 @@ type container struct {
 }
 
 type runner struct {
-	// stopping is set once shutdown has killed everything: exits are then only reported.
+	// stopping is set when shutdown begins: no onboot container or service starts after it.
 	stopping atomic.Bool
+	// killed is set once shutdown has signalled everything: exits are then only reported.
+	killed atomic.Bool
 	reaper   *reaper
 	runc     string
 	devnul   *os.File
@@ -204,6 +206,9 @@ func (r *runner) delete(name string) {
 // and the next one still runs. timeout bounds each container (0: none).
 func (r *runner) runToCompletion(section, kind string, timeout time.Duration) {
 	for _, dir := range bundles(section) {
+		if kind == "onboot" && r.stopping.Load() {
+			return
+		}
 		name := filepath.Base(dir)
 		c, err := r.start(kind, dir)
 		if err != nil {
@@ -237,6 +242,9 @@ type services struct {
 
 func (r *runner) startServices(s *services) {
 	for _, dir := range bundles("services") {
+		if r.stopping.Load() {
+			return
+		}
 		name := filepath.Base(dir)
 		c, err := r.start("service", dir)
 		if err != nil {
@@ -254,7 +262,7 @@ func (r *runner) startServices(s *services) {
 			s.mu.Lock()
 			delete(s.running, name)
 			s.mu.Unlock()
-			if !r.stopping.Load() {
+			if !r.killed.Load() {
 				r.finish(c)
 			}
 			say("service %s: exited %d", name, exitCode(ws))

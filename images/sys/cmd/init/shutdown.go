@@ -118,8 +118,9 @@ func (s *shutdown) run(a action) {
 		r, svcs := s.runner, s.svcs
 		s.mu.Unlock()
 		if r != nil {
-			r.runToCompletion("onshutdown", "onshutdown", 30*time.Second)
 			r.stopping.Store(true)
+			r.runToCompletion("onshutdown", "onshutdown", 30*time.Second)
+			r.killed.Store(true)
 		}
 		_ = syscall.Kill(-1, syscall.SIGTERM)
 		if !waitForNoProcesses(5 * time.Second) {

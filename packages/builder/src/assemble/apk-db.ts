@@ -24,10 +24,13 @@ export class ApkDatabases {
     }
   }
 
-  /** The union, when there is more than one database to unite. */
-  *union(mtime: Date): Generator<FlatEntry> {
+  /**
+   * The union, when there is more than one database to unite. Its time stamp is the Unix epoch, as in
+   * LinuxKit (which leaves it unset); fixed either way, so reproducible.
+   */
+  *union(): Generator<FlatEntry> {
     if (this.dbs.length < 2) return;
     const content = Buffer.concat(this.dbs.flatMap((db) => [db, Buffer.from("\n\n")]));
-    yield regularFile(APK_DB, content, mtime, { source: "LINUXKIT.apkinit", location: "init" });
+    yield regularFile(APK_DB, content, new Date(0), { source: "LINUXKIT.apkinit", location: "init" });
   }
 }

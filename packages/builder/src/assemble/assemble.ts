@@ -50,10 +50,16 @@ async function* sections(input: AssembleInput, bundles: Bundle[]): AsyncGenerato
   const apk = new ApkDatabases();
   for (const [i, ref] of (config.init ?? []).entries()) {
     yield* apk.watch(
-      unpackImage(image(ref), { prefix: "", location: `init[${i}]`, resolvConfLink: RESOLV_CONF_LINK, mtime, ...sig }),
+      unpackImage(image(ref), {
+        prefix: "",
+        location: `init[${i}]`,
+        resolvConfLink: RESOLV_CONF_LINK,
+        mtime,
+        ...sig,
+      }),
     );
   }
-  yield* apk.union(mtime);
+  yield* apk.union();
 
   yield* volumeEntries(config.volumes ?? [], image, mtime, signal);
   yield* bundleEntries(bundles, image, mtime, signal);

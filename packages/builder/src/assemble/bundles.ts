@@ -18,7 +18,12 @@ export async function* bundleEntries(
     const origin: Origin = { source: img.source, location: `${b.section}[${b.index}]` };
     const { prefix, readonly, root } = b.placement;
     if (b.unpacksImage) {
-      yield* unpackImage(img, { prefix: root, location: origin.location, mtime, ...(signal ? { signal } : {}) });
+      yield* unpackImage(img, {
+        prefix: root,
+        location: origin.location,
+        mtime,
+        ...(signal ? { signal } : {}),
+      });
     } else {
       yield* parentDirectories(prefix, mtime, origin);
     }

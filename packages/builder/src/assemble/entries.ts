@@ -28,8 +28,21 @@ export interface Owner {
   gid?: number;
 }
 
-export function directory(path: string, mtime: Date, origin: Origin | undefined, o: Owner = { mode: 0o755 }): FlatEntry {
-  const entry: Entry = { path, type: "directory", mode: o.mode, uid: o.uid ?? 0, gid: o.gid ?? 0, mtime, size: 0 };
+export function directory(
+  path: string,
+  mtime: Date,
+  origin: Origin | undefined,
+  o: Owner = { mode: 0o755 },
+): FlatEntry {
+  const entry: Entry = {
+    path,
+    type: "directory",
+    mode: o.mode,
+    uid: o.uid ?? 0,
+    gid: o.gid ?? 0,
+    mtime,
+    size: 0,
+  };
   const pax = paxOf(origin);
   if (pax) entry.pax = pax;
   return { entry };
@@ -93,6 +106,7 @@ export async function discard(body: Readable | undefined): Promise<void> {
 export async function readAll(body: Readable | undefined): Promise<Buffer> {
   if (body === undefined) return Buffer.alloc(0);
   const chunks: Buffer[] = [];
-  for await (const chunk of body) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array));
+  for await (const chunk of body)
+    chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array));
   return Buffer.concat(chunks);
 }

@@ -70,14 +70,18 @@ export async function* fileEntries(files: readonly FileEntry[], o: FilesOptions)
     let body: FlatEntry | undefined;
     if (f.directory) body = directory(path, o.mtime, origin, owner);
     else if (f.symlink !== undefined) body = symlink(path, f.symlink, o.mtime, origin, owner);
-    else if (f.contents !== undefined) body = regularFile(path, Buffer.from(f.contents), o.mtime, origin, owner);
+    else if (f.contents !== undefined)
+      body = regularFile(path, Buffer.from(f.contents), o.mtime, origin, owner);
     else if (f.metadata !== undefined)
       body = regularFile(path, Buffer.from(o.metadata(f.metadata)), o.mtime, origin, owner);
     else if (f.source !== undefined) {
       const from = sourcePath(f.source, o.baseDir(index));
       const found = await sourceFile(from, f, index);
       if (found === undefined) continue; // optional and absent: no directories either, as in LinuxKit
-      const entry: Entry = { ...regularFile(path, Buffer.alloc(0), o.mtime, origin, owner).entry, size: found.size };
+      const entry: Entry = {
+        ...regularFile(path, Buffer.alloc(0), o.mtime, origin, owner).entry,
+        size: found.size,
+      };
       body = { entry, body: createReadStream(from) };
     }
     if (body === undefined) continue;

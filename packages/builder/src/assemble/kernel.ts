@@ -3,7 +3,7 @@
 // root. Everything else in the image is dropped.
 
 import type { Readable } from "node:stream";
-import { KilnError, type KernelEntry } from "@kiln/spec";
+import { type KernelEntry, KilnError } from "@kiln/spec";
 import { entryBody } from "../flatten/body.js";
 import type { FlatEntry } from "../flatten/entry.js";
 import { readHeader } from "../flatten/header.js";

@@ -103,10 +103,7 @@ function blockIODevice(d: { major: number; minor: number }): GoField {
     yaml: "linuxblockiodevice",
     json: "",
     embedded: true,
-    value: struct([
-      spec("Major", "major", int(d.major), false),
-      spec("Minor", "minor", int(d.minor), false),
-    ]),
+    value: struct([spec("Major", "major", int(d.major), false), spec("Minor", "minor", int(d.minor), false)]),
   };
 }
 
@@ -198,8 +195,16 @@ function resources(r: ResourcesEntry): GoVal {
               ),
             ),
             spec("ThrottleReadBpsDevice", "throttleReadBpsDevice", throttleDevices(b.throttleReadBpsDevice)),
-            spec("ThrottleWriteBpsDevice", "throttleWriteBpsDevice", throttleDevices(b.throttleWriteBpsDevice)),
-            spec("ThrottleReadIOPSDevice", "throttleReadIOPSDevice", throttleDevices(b.throttleReadIOPSDevice)),
+            spec(
+              "ThrottleWriteBpsDevice",
+              "throttleWriteBpsDevice",
+              throttleDevices(b.throttleWriteBpsDevice),
+            ),
+            spec(
+              "ThrottleReadIOPSDevice",
+              "throttleReadIOPSDevice",
+              throttleDevices(b.throttleReadIOPSDevice),
+            ),
             spec(
               "ThrottleWriteIOPSDevice",
               "throttleWriteIOPSDevice",
@@ -370,12 +375,18 @@ function moby(config: RawConfig, refName: (ref: string) => string): GoVal {
   return struct([
     // The Go struct's yaml tag is misspelt (`kernel:"..."`), so yaml.v2 falls back to the field name.
     { yaml: "kernel", json: "kernel", value: kernel },
-    field("init", slice(config.init, (r) => str(refName(r)))),
+    field(
+      "init",
+      slice(config.init, (r) => str(refName(r))),
+    ),
     field("onboot", images(config.onboot)),
     field("onshutdown", images(config.onshutdown)),
     field("services", images(config.services)),
     field("files", slice(config.files, file)),
-    field("volumes", slice(config.volumes, (v) => volume(v, refName))),
+    field(
+      "volumes",
+      slice(config.volumes, (v) => volume(v, refName)),
+    ),
   ]);
 }
 
@@ -448,7 +459,9 @@ function toJson(v: GoVal): unknown {
     case "slice":
       return v.v.map(toJson);
     case "map":
-      return Object.fromEntries([...v.v].sort(([a], [b]) => compareBytes(a, b)).map(([k, x]) => [k, toJson(x)]));
+      return Object.fromEntries(
+        [...v.v].sort(([a], [b]) => compareBytes(a, b)).map(([k, x]) => [k, toJson(x)]),
+      );
     case "struct": {
       const out: Record<string, unknown> = {};
       for (const f of v.v) {

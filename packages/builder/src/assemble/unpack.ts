@@ -34,7 +34,17 @@ const REPLACED: ReadonlyMap<string, string> = new Map([
  * directories, and /etc/hosts and /etc/resolv.conf too (their replacements never count as found); only
  * /etc/mtab is added just when the image lacks it. kiln does the same, so the listings match.
  */
-const ALWAYS_ADDED = ["dev", "dev/pts", "dev/shm", "etc", "etc/hosts", "etc/mtab", "etc/resolv.conf", "proc", "sys"];
+const ALWAYS_ADDED = [
+  "dev",
+  "dev/pts",
+  "dev/shm",
+  "etc",
+  "etc/hosts",
+  "etc/mtab",
+  "etc/resolv.conf",
+  "proc",
+  "sys",
+];
 
 export interface UnpackOptions {
   /** Directory the image goes under, without a trailing slash; "" for the root. */

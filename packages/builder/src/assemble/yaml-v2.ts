@@ -19,7 +19,8 @@ const BEST_INDENT = 2;
 
 type Style = "plain" | "single" | "double" | "literal";
 
-const isBreak = (c: number | undefined) => c === 0x0a || c === 0x0d || c === 0x85 || c === 0x2028 || c === 0x2029;
+const isBreak = (c: number | undefined) =>
+  c === 0x0a || c === 0x0d || c === 0x85 || c === 0x2028 || c === 0x2029;
 const isSpace = (c: number | undefined) => c === 0x20;
 const isBlank = (c: number | undefined) => c === 0x20 || c === 0x09;
 const isBlankz = (c: number | undefined) => c === undefined || c === 0 || isBlank(c) || isBreak(c);
@@ -44,7 +45,8 @@ const SPECIAL_WORDS = new Set(
 const YAML_FLOAT = /^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$/;
 const BASE60_FLOAT = /^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$/;
 const TIMESTAMP_DATE = /^(\d{4})-(\d{1,2})-(\d{1,2})$/;
-const TIMESTAMP_TIME = /^(\d{4})-(\d{1,2})-(\d{1,2})[Tt ](\d{1,2}):(\d{1,2}):(\d{1,2})(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})?$/;
+const TIMESTAMP_TIME =
+  /^(\d{4})-(\d{1,2})-(\d{1,2})[Tt ](\d{1,2}):(\d{1,2}):(\d{1,2})(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})?$/;
 
 function goParseInt(s: string): boolean {
   // strconv.ParseInt/ParseUint with base 0, within 64 bits.
@@ -168,7 +170,13 @@ function analyze(cps: number[]): Analysis {
     }
     precededByWhitespace = isBlankz(c);
   }
-  const a: Analysis = { multiline: lineBreaks, flowPlain: true, blockPlain: true, singleQuoted: true, block: true };
+  const a: Analysis = {
+    multiline: lineBreaks,
+    flowPlain: true,
+    blockPlain: true,
+    singleQuoted: true,
+    block: true,
+  };
   if (leadingSpace || leadingBreak || trailingSpace || trailingBreak) a.flowPlain = a.blockPlain = false;
   if (trailingSpace) a.block = false;
   if (breakSpace) a.flowPlain = a.blockPlain = a.singleQuoted = false;
@@ -216,7 +224,8 @@ class Emitter {
 
   writeIndent(): void {
     const indent = Math.max(this.indent, 0);
-    if (!this.indention || this.column > indent || (this.column === indent && !this.whitespace)) this.putBreak();
+    if (!this.indention || this.column > indent || (this.column === indent && !this.whitespace))
+      this.putBreak();
     while (this.column < indent) this.put(" ");
     this.whitespace = true;
     this.indention = true;
@@ -257,9 +266,12 @@ class Emitter {
     for (const [key, value] of entries) {
       this.writeIndent();
       if ([...key].length > 128 || analyze(codePoints(key)).multiline) {
-        throw new KilnError(`metadata: the map key ${JSON.stringify(key)} is too long to write as LinuxKit does`, {
-          hint: "use a key of at most 128 characters on one line",
-        });
+        throw new KilnError(
+          `metadata: the map key ${JSON.stringify(key)} is too long to write as LinuxKit does`,
+          {
+            hint: "use a key of at most 128 characters on one line",
+          },
+        );
       }
       this.node({ kind: "str", value: key }, { mapping: true, simpleKey: true });
       this.indicator(":", false, false, false);
@@ -278,7 +290,12 @@ class Emitter {
     this.popIndent();
   }
 
-  private scalar(value: string, requested: "plain" | "string", checkResolve: boolean, simpleKey: boolean): void {
+  private scalar(
+    value: string,
+    requested: "plain" | "string",
+    checkResolve: boolean,
+    simpleKey: boolean,
+  ): void {
     const cps = codePoints(value);
     const a = analyze(cps);
     let style: Style;
@@ -438,21 +455,21 @@ function isBase60(s: string): boolean {
 }
 
 const SHORT_ESCAPES: Record<number, string> = {
-  0x00: "0",
-  0x07: "a",
-  0x08: "b",
-  0x09: "t",
-  0x0a: "n",
-  0x0b: "v",
-  0x0c: "f",
-  0x0d: "r",
-  0x1b: "e",
-  0x22: '"',
-  0x5c: "\\",
-  0x85: "N",
-  0xa0: "_",
-  0x2028: "L",
-  0x2029: "P",
+  0: "0",
+  7: "a",
+  8: "b",
+  9: "t",
+  10: "n",
+  11: "v",
+  12: "f",
+  13: "r",
+  27: "e",
+  34: '"',
+  92: "\\",
+  133: "N",
+  160: "_",
+  8232: "L",
+  8233: "P",
 };
 
 function escapeOf(c: number): string {

@@ -79,7 +79,8 @@ export function configImages(config: RawConfig): string[] {
   if (config.kernel) refs.add(config.kernel.image);
   for (const r of config.init ?? []) refs.add(r);
   for (const v of config.volumes ?? []) if (v.image !== undefined) refs.add(v.image);
-  for (const s of ["onboot", "onshutdown", "services"] as const) for (const e of config[s] ?? []) refs.add(e.image);
+  for (const s of ["onboot", "onshutdown", "services"] as const)
+    for (const e of config[s] ?? []) refs.add(e.image);
   return [...refs];
 }
 
@@ -93,7 +94,10 @@ function checkFormats(o: BuildOptions): FormatWriter[] {
   }
   if (o.output !== undefined) {
     if (writers.length !== 1 || !writers[0]!.streamable) {
-      throw new UsageError("-o is only for a single streamable format (tar or docker)", "use --dir and --name instead");
+      throw new UsageError(
+        "-o is only for a single streamable format (tar or docker)",
+        "use --dir and --name instead",
+      );
     }
   }
   if (!o.loaded.config.kernel) {
@@ -153,9 +157,13 @@ export async function buildAppliance(o: BuildOptions): Promise<BuildResult> {
   const refs = configImages(config);
   if (refs.length > 0) log(`resolving ${refs.length} image${refs.length === 1 ? "" : "s"}`);
   const limit = pLimit(4);
-  const resolved = await Promise.all(refs.map((r) => limit(async () => [r, await o.resolver.resolve(r)] as const)));
+  const resolved = await Promise.all(
+    refs.map((r) => limit(async () => [r, await o.resolver.resolve(r)] as const)),
+  );
   signal.throwIfAborted();
-  const images = new Map<string, ApplianceImage>(resolved.map(([r, img]) => [r, cachedImage(o.cache, r, img)]));
+  const images = new Map<string, ApplianceImage>(
+    resolved.map(([r, img]) => [r, cachedImage(o.cache, r, img)]),
+  );
   const image = (ref: string): ApplianceImage => {
     const found = images.get(ref);
     if (!found) throw new Error(`image ${ref} was not resolved`);
@@ -206,8 +214,7 @@ export async function buildAppliance(o: BuildOptions): Promise<BuildResult> {
       name: o.name,
       workDir,
       boot,
-      entries: () =>
-        assembleAppliance({ config, image, mtime, fileBaseDir: fileBaseDir(o.loaded), signal }),
+      entries: () => assembleAppliance({ config, image, mtime, fileBaseDir: fileBaseDir(o.loaded), signal }),
       compression,
       ...(o.workers !== undefined ? { workers: o.workers } : {}),
       size,
@@ -248,6 +255,9 @@ export async function buildAppliance(o: BuildOptions): Promise<BuildResult> {
     await recordBuild(o.cache.dir, { key, kiln: o.version, outputs });
     return { outputs: finals, upToDate: false, key };
   } finally {
-    await Promise.all([rm(workDir, { recursive: true, force: true }), ...temps.map((t) => rm(t, { force: true }))]);
+    await Promise.all([
+      rm(workDir, { recursive: true, force: true }),
+      ...temps.map((t) => rm(t, { force: true })),
+    ]);
   }
 }

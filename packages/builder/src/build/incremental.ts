@@ -28,7 +28,9 @@ export interface BuildManifest {
 export function stableJson(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) => {
     if (v === null || typeof v !== "object" || Array.isArray(v)) return v;
-    return Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    return Object.fromEntries(
+      Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+    );
   });
 }
 
@@ -52,7 +54,8 @@ export async function upToDate(cacheDir: string, key: string): Promise<BuildMani
   } catch {
     return undefined;
   }
-  if (manifest.key !== key || !Array.isArray(manifest.outputs) || manifest.outputs.length === 0) return undefined;
+  if (manifest.key !== key || !Array.isArray(manifest.outputs) || manifest.outputs.length === 0)
+    return undefined;
   for (const o of manifest.outputs) {
     try {
       const s = await stat(o.path);

@@ -19,13 +19,44 @@ export function syslinuxConfig(kernel: string, initrd: string, cmdline: string):
   ].join("\n");
 }
 
-/** GRUB script metacharacters; a backslash makes each one literal, so the kernel sees the cmdline as written. */
-function grubWord(word: string): string {
-  return word.replace(/[\\'"$;|&<>(){}#]/g, (c) => `\\${c}`);
+/**
+ * The kernel command line as the kernel splits it: at whitespace outside double quotes. The quotes only
+ * group (the kernel strips them from `"a b"` and `x="a b"` alike), so they are dropped here.
+ */
+export function kernelArgs(cmdline: string): string[] {
+  const args: string[] = [];
+  let current = "";
+  let quoted = false;
+  let started = false;
+  for (const c of oneLine(cmdline)) {
+    if (c === '"') {
+      quoted = !quoted;
+      started = true;
+    } else if (!quoted && /\s/.test(c)) {
+      if (started) args.push(current);
+      current = "";
+      started = false;
+    } else {
+      current += c;
+      started = true;
+    }
+  }
+  if (started) args.push(current);
+  return args;
+}
+
+/**
+ * One kernel argument as one GRUB word: bare when GRUB would read it literally, else single-quoted
+ * (where GRUB expands nothing). GRUB then wraps an argument containing a space in double quotes for the
+ * kernel, which reads it as the same parameter and value.
+ */
+function grubWord(arg: string): string {
+  if (arg !== "" && !/[\s\\'"$;|&<>(){}#]/.test(arg)) return arg;
+  return `'${arg.replace(/'/g, "'\\''")}'`;
 }
 
 export function grubConfig(kernel: string, initrd: string, cmdline: string): string {
-  const args = [...oneLine(cmdline).split(/\s+/).filter(Boolean).map(grubWord), "text"].join(" ");
+  const args = [...kernelArgs(cmdline).map(grubWord), "text"].join(" ");
   return [
     "set timeout=0",
     "set gfxpayload=text",

@@ -79,7 +79,6 @@ class DeflatePool {
       w.on("exit", (code) => {
         if (code !== 0) this.fail(new Error(`gzip worker exited with code ${code}`));
       });
-      w.unref();
       this.workers.push(w);
       return w;
     }
@@ -137,7 +136,9 @@ export async function* gzipParallel(
     job.catch(() => {}); // awaited in order below; this only keeps an early failure from going unhandled
     pending.push(job);
     const tail = block.length >= WINDOW ? block.subarray(block.length - WINDOW) : undefined;
-    dictionary = tail ? own(tail) : own(Buffer.concat([dictionary ?? new Uint8Array(0), block]).subarray(-WINDOW));
+    dictionary = tail
+      ? own(tail)
+      : own(Buffer.concat([dictionary ?? new Uint8Array(0), block]).subarray(-WINDOW));
   };
 
   try {
@@ -182,6 +183,22 @@ const TOOL_ARGS: Record<"zstd" | "xz", (cores: number) => string[]> = {
   ],
 };
 
+/** Resolves once `stream` has room again (its "drain"), or rejects if it fails first. */
+export function drained(stream: NodeJS.WritableStream): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const done = () => {
+      stream.off("error", fail);
+      resolve();
+    };
+    const fail = (e: Error) => {
+      stream.off("drain", done);
+      reject(e);
+    };
+    stream.once("drain", done);
+    stream.once("error", fail);
+  });
+}
+
 /** Pipe `source` through `zstd` or `xz`. A missing tool is a KilnError naming its package. */
 async function* throughTool(
   tool: "zstd" | "xz",
@@ -198,7 +215,9 @@ async function* throughTool(
     const missing = (err as NodeJS.ErrnoException).code === "ENOENT";
     const pkg = tool === "xz" ? "xz-utils" : "zstd";
     throw new KilnError(
-      missing ? `--compression ${tool} needs the ${tool} command, which is not installed` : `cannot run ${tool}: ${(err as Error).message}`,
+      missing
+        ? `--compression ${tool} needs the ${tool} command, which is not installed`
+        : `cannot run ${tool}: ${(err as Error).message}`,
       { hint: `install it (apt-get install ${pkg}), or use --compression gzip`, cause: err },
     );
   }
@@ -214,11 +233,7 @@ async function* throughTool(
     try {
       for await (const chunk of source) {
         options.signal?.throwIfAborted();
-        if (!child.stdin.write(chunk))
-          await new Promise<void>((resolve, reject) => {
-            child.stdin.once("drain", resolve);
-            child.stdin.once("error", reject);
-          });
+        if (!child.stdin.write(chunk)) await drained(child.stdin);
       }
       child.stdin.end();
     } catch (e) {

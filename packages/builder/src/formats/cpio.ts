@@ -38,7 +38,9 @@ function tooBig(entry: Entry): KilnError {
   const gib = (entry.size / 2 ** 30).toFixed(1);
   return new KilnError(
     `"/${entry.path}" is ${gib} GiB; an initrd (newc cpio) cannot hold a file of 4 GiB or more`,
-    { hint: "make the file smaller, or build a disk or ISO format (e.g. -f iso-efi, raw-efi, qcow2-efi) instead" },
+    {
+      hint: "make the file smaller, or build a disk or ISO format (e.g. -f iso-efi, raw-efi, qcow2-efi) instead",
+    },
   );
 }
 
@@ -71,7 +73,10 @@ function header(ino: number, entry: Entry, size: number, name: string): Buffer {
  * The newc cpio of `entries`, as chunks. File bodies are streamed through; every body is consumed. A
  * file of 4 GiB or more is refused before any of it is read. Ends with the trailer, padded to 512 bytes.
  */
-export async function* writeCpio(entries: AsyncIterable<FlatEntry>, signal?: AbortSignal): AsyncGenerator<Buffer> {
+export async function* writeCpio(
+  entries: AsyncIterable<FlatEntry>,
+  signal?: AbortSignal,
+): AsyncGenerator<Buffer> {
   let ino = FIRST_INODE;
   let written = 0;
   let batch: Buffer[] = [];
@@ -100,7 +105,9 @@ export async function* writeCpio(entries: AsyncIterable<FlatEntry>, signal?: Abo
       throw new KilnError(`"/${entry.path}": uid/gid ${entry.uid}/${entry.gid} does not fit in an initrd`);
     }
     if (entry.type === "symlink" || entry.type === "link") {
-      const target = Buffer.from(entry.type === "link" ? cpioLink(entry.path, entry.linkname!) : entry.linkname!);
+      const target = Buffer.from(
+        entry.type === "link" ? cpioLink(entry.path, entry.linkname!) : entry.linkname!,
+      );
       yield* push(header(ino++, entry, target.length, entry.path));
       yield* push(Buffer.concat([target, Buffer.alloc(pad4(target.length))]));
       continue;
@@ -127,7 +134,15 @@ export async function* writeCpio(entries: AsyncIterable<FlatEntry>, signal?: Abo
     }
     yield* push(Buffer.alloc(pad4(entry.size)));
   }
-  const trailer: Entry = { path: TRAILER, type: "file", mode: 0, uid: 0, gid: 0, mtime: new Date(0), size: 0 };
+  const trailer: Entry = {
+    path: TRAILER,
+    type: "file",
+    mode: 0,
+    uid: 0,
+    gid: 0,
+    mtime: new Date(0),
+    size: 0,
+  };
   const end = header(ino, trailer, 0, TRAILER);
   // gocpio's trailer has no type bits: mode 0.
   end.write("00000000", 6 + 8, "latin1");

@@ -1,7 +1,7 @@
 // `docker`: the appliance tar plus a Dockerfile, ready for `docker build - < NAME.docker`.
 
-import type { FlatEntry } from "../flatten/entry.js";
 import { regularFile } from "../assemble/entries.js";
+import type { FlatEntry } from "../flatten/entry.js";
 import { applianceEntries, writeTarFile } from "./tar.js";
 import type { FormatContext, FormatWriter } from "./types.js";
 

@@ -3,7 +3,7 @@
 
 import { createHash, randomBytes } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { mkdir, mkdtemp, readFile, rename, rm } from "node:fs/promises";
+import { copyFile, mkdir, mkdtemp, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -53,13 +53,19 @@ const fx = { kernel: "", initrd: "", tar: "" };
 const first = new Map<string, string[]>();
 let firstStarted = 0;
 
-async function build(w: FormatWriter, outDir: string, o: Partial<FixtureContextOptions> = {}): Promise<string[]> {
+async function build(
+  w: FormatWriter,
+  outDir: string,
+  o: Partial<FixtureContextOptions> = {},
+): Promise<string[]> {
   const workDir = await mkdtemp(join(root, "work-"));
   await mkdir(outDir, { recursive: true });
   try {
     const finals = w.outputs("appliance").map((n) => join(outDir, n));
     // Temp names beside the final ones, as the build passes them: the bytes must not depend on them.
-    const temps = finals.map((f) => join(dirname(f), `.tmp-${basename(f)}-${randomBytes(4).toString("hex")}`));
+    const temps = finals.map((f) =>
+      join(dirname(f), `.tmp-${basename(f)}-${randomBytes(4).toString("hex")}`),
+    );
     const ctx = fixtureContext({
       name: "appliance",
       workDir,
@@ -99,8 +105,6 @@ beforeAll(async () => {
   fx.initrd = join(root, "initrd.img");
   fx.tar = join(root, "rootfs.tar");
   // Not a kernel, but the writers only copy it: any bytes of a kernel's size do.
-  await mkdir(root, { recursive: true });
-  const { writeFile } = await import("node:fs/promises");
   await writeFile(fx.kernel, Buffer.alloc(3 * MIB, "kiln stand-in kernel "));
   await busyboxInitrd(fx.initrd, markerInit);
   await applianceTar(fx.tar, [
@@ -108,7 +112,14 @@ beforeAll(async () => {
     { name: "boot/kernel", content: "kernel" },
     { name: "boot/cmdline", content: CMDLINE },
     { name: "etc", type: "directory" },
-    { name: "etc/kiln-marker", content: "squashed\n", uid: 1000, gid: 1001, mode: 0o640, mtime: new Date("2020-01-02T03:04:05Z") },
+    {
+      name: "etc/kiln-marker",
+      content: "squashed\n",
+      uid: 1000,
+      gid: 1001,
+      mode: 0o640,
+      mtime: new Date("2020-01-02T03:04:05Z"),
+    },
     { name: "etc/link", type: "symlink", linkname: "kiln-marker" },
   ]);
   firstStarted = Date.now();
@@ -120,11 +131,17 @@ afterAll(async () => {
 });
 
 describe("every format", () => {
-  it("writes the same bytes on a second build", async () => {
-    // Time stamps tools take from the clock would differ by now.
+  it("writes the same bytes on a second build from copies of the inputs", async () => {
+    // Copies have other paths and inode numbers, and by now the clock has moved on: neither may show.
+    const copies = join(root, "copies");
+    await mkdir(copies);
+    const inputs = { kernel: join(copies, "k"), initrd: join(copies, "i"), rootfsTar: join(copies, "t") };
+    await copyFile(fx.kernel, inputs.kernel);
+    await copyFile(fx.initrd, inputs.initrd);
+    await copyFile(fx.tar, inputs.rootfsTar);
     await sleep(Math.max(0, 1100 - (Date.now() - firstStarted)));
     for (const w of WRITERS) {
-      const again = await build(w, join(root, "two"));
+      const again = await build(w, join(root, "two"), inputs);
       for (const [i, path] of again.entries()) {
         expect(await sha256(path), `${w.name}: ${basename(path)}`).toBe(await sha256(output(w.name, i)));
       }
@@ -140,7 +157,12 @@ describe("raw-bios", () => {
     expect(table.label).toBe("dos");
     expect(table.id).toMatch(/^0x[0-9a-f]{8}$/);
     expect(table.partitions).toHaveLength(1);
-    expect(table.partitions[0]).toMatchObject({ start: 2048, size: SIZE / 512 - 2048, type: "e", bootable: true });
+    expect(table.partitions[0]).toMatchObject({
+      start: 2048,
+      size: SIZE / 512 - 2048,
+      type: "e",
+      bootable: true,
+    });
     const mbr = await readFile(disk).then((b) => b.subarray(0, 440));
     expect(mbr.equals((await readFile(DATA_FILES.syslinuxMbr)).subarray(0, 440))).toBe(true);
   });
@@ -178,10 +200,17 @@ describe("raw-efi", () => {
     const boot = await out("mdir", ["-b", "-i", fat, "::/EFI/BOOT"]);
     expect(boot.split("\n").sort()).toEqual(["::/EFI/BOOT/BOOTX64.EFI", "::/EFI/BOOT/grub.cfg"]);
     const top = await out("mdir", ["-b", "-a", "-i", fat, "::/"]);
-    expect(top.split("\n")).toEqual(["::/EFI/", "::/kernel", "::/initrd.img", expect.stringMatching(/^::\/\.kiln-[0-9a-f]{16}$/)]);
+    expect(top.split("\n")).toEqual([
+      "::/EFI/",
+      "::/kernel",
+      "::/initrd.img",
+      expect.stringMatching(/^::\/\.kiln-[0-9a-f]{16}$/),
+    ]);
     const grub = await out("mtype", ["-i", fat, "::/EFI/BOOT/grub.cfg"]);
     // GRUB's own quoting is escaped, so the kernel gets the command line as written, plus `text`.
-    expect(grub).toContain('\tlinux /kernel console=ttyS0 kiln.q=\\"a b\\" kiln.d=\\$x\\;y text\n\tinitrd /initrd.img\n');
+    expect(grub).toContain(
+      '\tlinux /kernel console=ttyS0 kiln.q=\\"a b\\" kiln.d=\\$x\\;y text\n\tinitrd /initrd.img\n',
+    );
   });
 });
 
@@ -204,8 +233,18 @@ describe("iso-bios", () => {
     // The volume's creation date is the build's: YYYYMMDDhhmmsscc at offset 813.
     expect(pvd.toString("latin1", 813, 829)).toBe("2017041816300000");
     const cfgDir = await mkdtemp(join(root, "iso-"));
-    await execa("xorriso", ["-osirrox", "on", "-indev", iso, "-extract", "/isolinux/isolinux.cfg", join(cfgDir, "c")]);
-    expect(await readFile(join(cfgDir, "c"), "utf8")).toContain("KERNEL /boot/kernel\n    INITRD /boot/initrd.img\n");
+    await execa("xorriso", [
+      "-osirrox",
+      "on",
+      "-indev",
+      iso,
+      "-extract",
+      "/isolinux/isolinux.cfg",
+      join(cfgDir, "c"),
+    ]);
+    expect(await readFile(join(cfgDir, "c"), "utf8")).toContain(
+      "KERNEL /boot/kernel\n    INITRD /boot/initrd.img\n",
+    );
   });
 });
 
@@ -300,13 +339,18 @@ describe("errors", () => {
   it("a --size too small for the kernel and initrd says what size to use", async () => {
     const e = await build(rawEfiFormat, join(root, "small"), { size: 4 * MIB }).catch((err: unknown) => err);
     expect(e).toBeInstanceOf(KilnError);
-    expect((e as KilnError).message).toMatch(/^--size 4M is too small for raw-efi: the kernel and initrd need a \d+M disk$/);
+    expect((e as KilnError).message).toMatch(
+      /^--size 4M is too small for raw-efi: the kernel and initrd need a \d+M disk$/,
+    );
     expect((e as KilnError).hint).toMatch(/^use --size \d+M or more$/);
   });
 
   it("the x86 boot loaders refuse other architectures", async () => {
     const workDir = await mkdtemp(join(root, "work-"));
-    const ctx = { ...fixtureContext({ workDir, kernel: fx.kernel, initrd: fx.initrd, cmdline: "", tools }), arch: "arm64" };
+    const ctx = {
+      ...fixtureContext({ workDir, kernel: fx.kernel, initrd: fx.initrd, cmdline: "", tools }),
+      arch: "arm64",
+    };
     await expect(isoEfiFormat.write(ctx, [join(workDir, "x.iso")])).rejects.toThrow(
       "--format iso-efi is only available for amd64 in kiln, not arm64",
     );
@@ -315,6 +359,8 @@ describe("errors", () => {
   it("an aborted build stops at its next tool", async () => {
     const abort = new AbortController();
     abort.abort(new Error("interrupted"));
-    await expect(build(rawBiosFormat, join(root, "aborted"), { signal: abort.signal })).rejects.toThrow("interrupted");
+    await expect(build(rawBiosFormat, join(root, "aborted"), { signal: abort.signal })).rejects.toThrow(
+      "interrupted",
+    );
   });
 });

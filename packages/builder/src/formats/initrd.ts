@@ -35,6 +35,7 @@ export async function writeInitrd(
   options: CompressOptions = {},
 ): Promise<void> {
   await withSink(target, async (sink) => {
-    for await (const chunk of initrdStream(entries, compression, options)) await sink(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+    for await (const chunk of initrdStream(entries, compression, options))
+      await sink(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
   });
 }

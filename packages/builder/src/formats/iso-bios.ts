@@ -8,7 +8,7 @@ import { syslinuxConfig } from "./boot-config.js";
 import { requireAmd64, toolCaller } from "./run-tool.js";
 import { stageFile, stageText } from "./stage.js";
 import type { FormatWriter } from "./types.js";
-import { isoArgs } from "./xorriso.js";
+import { isoArgs, isoContents } from "./xorriso.js";
 
 export const isoBiosFormat: FormatWriter = {
   name: "iso-bios",
@@ -26,7 +26,10 @@ export const isoBiosFormat: FormatWriter = {
     const initrd = await ctx.initrd();
     await stageFile(ctx.kernel, join(dir, "kernel"));
     await stageFile(initrd, join(dir, "initrd.img"));
-    await stageText(join(dir, "isolinux.cfg"), syslinuxConfig("/boot/kernel", "/boot/initrd.img", ctx.cmdline));
+    await stageText(
+      join(dir, "isolinux.cfg"),
+      syslinuxConfig("/boot/kernel", "/boot/initrd.img", ctx.cmdline),
+    );
     await toolCaller(ctx, [target!])("xorriso", [
       ...isoArgs(target!, ctx.mtime),
       "-b",
@@ -39,12 +42,13 @@ export const isoBiosFormat: FormatWriter = {
       "-boot-info-table",
       "-isohybrid-mbr",
       DATA_FILES.isohybridMbr,
-      "-graft-points",
-      `isolinux/isolinux.bin=${DATA_FILES.isolinuxBin}`,
-      `isolinux/ldlinux.c32=${DATA_FILES.ldlinuxC32}`,
-      `isolinux/isolinux.cfg=${join(dir, "isolinux.cfg")}`,
-      `boot/kernel=${join(dir, "kernel")}`,
-      `boot/initrd.img=${join(dir, "initrd.img")}`,
+      ...isoContents([
+        ["isolinux/isolinux.bin", DATA_FILES.isolinuxBin],
+        ["isolinux/ldlinux.c32", DATA_FILES.ldlinuxC32],
+        ["isolinux/isolinux.cfg", join(dir, "isolinux.cfg")],
+        ["boot/kernel", join(dir, "kernel")],
+        ["boot/initrd.img", join(dir, "initrd.img")],
+      ]),
     ]);
   },
 };

@@ -5,14 +5,14 @@
 
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
-import { BootIds } from "./boot-ids.js";
 import { grubConfig } from "./boot-config.js";
+import { BootIds } from "./boot-ids.js";
 import { FAT_TOOLS, makeFat } from "./fat.js";
 import { GRUB_TOOLS, makeGrubEfi } from "./grub.js";
 import { requireAmd64, toolCaller } from "./run-tool.js";
 import { stageFile, stageText } from "./stage.js";
 import type { FormatContext, FormatWriter } from "./types.js";
-import { isoArgs } from "./xorriso.js";
+import { isoArgs, isoContents } from "./xorriso.js";
 
 function efiIsoWriter(name: string, suffix: string, summary: string): FormatWriter {
   return {
@@ -27,7 +27,11 @@ function efiIsoWriter(name: string, suffix: string, summary: string): FormatWrit
   };
 }
 
-export const isoEfiFormat = efiIsoWriter("iso-efi", "-efi.iso", "UEFI-bootable ISO (GRUB) with the kernel and initrd");
+export const isoEfiFormat = efiIsoWriter(
+  "iso-efi",
+  "-efi.iso",
+  "UEFI-bootable ISO (GRUB) with the kernel and initrd",
+);
 export const isoEfiInitrdFormat = efiIsoWriter(
   "iso-efi-initrd",
   "-efi-initrd.iso",
@@ -69,11 +73,12 @@ async function writeEfiIso(ctx: FormatContext, target: string): Promise<void> {
     "efiboot.img",
     "-hide",
     "boot.catalog",
-    "-graft-points",
-    `efiboot.img=${efiboot}`,
-    `EFI/BOOT/grub.cfg=${join(dir, "grub.cfg")}`,
-    `${marker}=${join(dir, marker)}`,
-    `kernel=${join(dir, "kernel")}`,
-    `initrd.img=${join(dir, "initrd.img")}`,
+    ...isoContents([
+      ["efiboot.img", efiboot],
+      ["EFI/BOOT/grub.cfg", join(dir, "grub.cfg")],
+      [marker, join(dir, marker)],
+      ["kernel", join(dir, "kernel")],
+      ["initrd.img", join(dir, "initrd.img")],
+    ]),
   ]);
 }

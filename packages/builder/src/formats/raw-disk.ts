@@ -4,8 +4,8 @@
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import { DATA_FILES } from "../tools/packages.js";
-import { BootIds } from "./boot-ids.js";
 import { grubConfig, syslinuxConfig } from "./boot-config.js";
+import { BootIds } from "./boot-ids.js";
 import { createSparse, gptScript, mbrScript, PART_START, planDisk } from "./disk.js";
 import { FAT_TOOLS, makeFat } from "./fat.js";
 import { GRUB_TOOLS, makeGrubEfi } from "./grub.js";
@@ -54,7 +54,14 @@ export async function buildBiosDisk(
   });
   await run("syslinux", ["--offset", String(PART_START * 512), "--install", target]);
   // syslinux's MBR code: boots the active partition's boot sector.
-  await run("dd", [`if=${DATA_FILES.syslinuxMbr}`, `of=${target}`, "bs=440", "count=1", "conv=notrunc", "status=none"]);
+  await run("dd", [
+    `if=${DATA_FILES.syslinuxMbr}`,
+    `of=${target}`,
+    "bs=440",
+    "count=1",
+    "conv=notrunc",
+    "status=none",
+  ]);
 }
 
 /** Writes a UEFI-bootable raw disk image (GPT, one EFI System Partition) to `target`. */

@@ -36,7 +36,14 @@ export const FORMATS: readonly FormatWriter[] = [
  * LinuxKit's other formats, each still waiting for its writer.
  * TODO(formats): add a row to FORMATS and remove the name here as each lands.
  */
-export const PLANNED_FORMATS: readonly string[] = ["kernel+iso", "kernel+erofs", "dynamic-vhd", "gcp", "aws", "rpi3"];
+export const PLANNED_FORMATS: readonly string[] = [
+  "kernel+iso",
+  "kernel+erofs",
+  "dynamic-vhd",
+  "gcp",
+  "aws",
+  "rpi3",
+];
 
 /** The writer of a `--format` name; a usage error naming the choices otherwise. */
 export function formatWriter(name: string): FormatWriter {

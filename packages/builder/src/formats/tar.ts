@@ -6,6 +6,7 @@ import { open } from "node:fs/promises";
 import type { FlatEntry } from "../flatten/entry.js";
 import { flattenLayers } from "../flatten/flatten.js";
 import { type ChunkSink, TarWriter } from "../sources/tar-writer.js";
+import { drained } from "./compress.js";
 import type { FormatContext, FormatWriter } from "./types.js";
 
 /** Where chunks go: a new file at `target`, or an open stream (standard output). */
@@ -16,20 +17,7 @@ export async function withSink<T>(
   if (typeof target !== "string") {
     const stream = target;
     return use(async (chunk) => {
-      if (!stream.write(chunk))
-        await new Promise<void>((resolve, reject) => {
-          const done = () => {
-            stream.off("drain", done);
-            stream.off("error", fail);
-            resolve();
-          };
-          const fail = (e: Error) => {
-            stream.off("drain", done);
-            reject(e);
-          };
-          stream.once("drain", done);
-          stream.once("error", fail);
-        });
+      if (!stream.write(chunk)) await drained(stream);
     });
   }
   const fh = await open(target, "w", 0o644);

@@ -18,7 +18,18 @@ export const vhdFormat: FormatWriter = {
     const run = toolCaller(ctx, [target!]);
     const raw = join(ctx.workDir, "bios", "disk.img");
     await buildBiosDisk(ctx, run, this.name, raw, join(ctx.workDir, "bios"));
-    await run("qemu-img", ["convert", "-q", "-f", "raw", "-O", "vpc", "-o", "subformat=fixed,force_size", raw, target!]);
+    await run("qemu-img", [
+      "convert",
+      "-q",
+      "-f",
+      "raw",
+      "-O",
+      "vpc",
+      "-o",
+      "subformat=fixed,force_size",
+      raw,
+      target!,
+    ]);
     const ids = await BootIds.of(ctx.kernel, await ctx.initrd(), ctx.cmdline);
     await fixVhdFooter(target!, ctx.mtime, ids.bytes16("vhd"));
   },

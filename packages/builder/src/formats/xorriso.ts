@@ -28,3 +28,16 @@ export function isoArgs(target: string, mtime: Date): string[] {
     `=${epoch}`,
   ];
 }
+
+/**
+ * Grafts `[isoPath, diskPath]` pairs into the ISO and lays their data out in the order given. Without
+ * explicit weights libisofs orders file data by the source files' inode numbers, which differ from one
+ * build to the next.
+ */
+export function isoContents(files: ReadonlyArray<readonly [string, string]>): string[] {
+  const args = ["-graft-points", ...files.map(([iso, disk]) => `${iso}=${disk}`)];
+  files.forEach(([iso], i) => {
+    args.push("--sort-weight", String(files.length - i + 2), `/${iso}`);
+  });
+  return args;
+}

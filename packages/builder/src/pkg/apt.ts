@@ -49,7 +49,8 @@ function hostArchitecture(): Promise<string> {
 async function aptArgs(o: AptOptions): Promise<string[]> {
   await mkdir(o.stateDir, { recursive: true });
   const status = join(o.stateDir, "empty-status");
-  await writeFile(status, "");
+  // Written once: a new mtime would make apt rebuild its package cache.
+  await writeFile(status, "", { flag: "a" });
   const args = [
     "-o",
     `Dir::State::status=${status}`,

@@ -2,6 +2,7 @@
 // back by umoci and skopeo, pushed to a real registry. The .debs are downloaded once into a download cache
 // shared by test runs (KILN_TEST_CACHE).
 
+import { mkdtempSync, rmSync } from "node:fs";
 import { lstat, mkdir, mkdtemp, readFile, readlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,6 +15,10 @@ import { pushImage } from "../registry/push.js";
 import { startRegistry, type TestRegistry } from "../testing/registry.js";
 import { type BuiltPackage, buildPackage } from "./build.js";
 
+/** Every temp directory of this file, removed at the end. */
+const scratch = mkdtempSync(join(tmpdir(), "kiln-pkg-test-"));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
 const TEST_CACHE = process.env.KILN_TEST_CACHE ?? "/tmp/kiln-test";
 const downloads = join(TEST_CACHE, "downloads");
 
@@ -24,9 +29,12 @@ async function write(path: string, content: string, mode = 0o644): Promise<void>
 
 /** A recipe with every kind of input, next to a tiny local Go module. */
 async function makeRecipe(): Promise<string> {
-  const root = await mkdtemp(join(tmpdir(), "kiln-pkg-"));
+  const root = await mkdtemp(join(scratch, "kiln-pkg-"));
   await write(join(root, "hi", "go.mod"), "module example.com/hi\n\ngo 1.21\n");
-  await write(join(root, "hi", "main.go"), 'package main\n\nimport "fmt"\n\nfunc main() { fmt.Println("hi from go") }\n');
+  await write(
+    join(root, "hi", "main.go"),
+    'package main\n\nimport "fmt"\n\nfunc main() { fmt.Println("hi from go") }\n',
+  );
   const dir = join(root, "recipe");
   await write(join(dir, "rootfs", "etc", "greeting"), "rootfs file\n");
   await write(join(dir, "rootfs", "usr", "bin", "tool"), "#!/bin/sh\necho tool\n", 0o755);
@@ -63,7 +71,7 @@ async function makeRecipe(): Promise<string> {
 }
 
 async function unpack(cache: OciCache, name: string): Promise<string> {
-  const bundle = join(await mkdtemp(join(tmpdir(), "kiln-pkg-bundle-")), "b");
+  const bundle = join(await mkdtemp(join(scratch, "kiln-pkg-bundle-")), "b");
   await execa("umoci", ["unpack", "--image", `${cache.dir}:${name}`, bundle]);
   return join(bundle, "rootfs");
 }
@@ -76,7 +84,7 @@ describe("kiln pkg build of a Debian + Go + files recipe", () => {
 
   beforeAll(async () => {
     dir = await makeRecipe();
-    cache = await OciCache.open(await mkdtemp(join(tmpdir(), "kiln-pkg-cache-")));
+    cache = await OciCache.open(await mkdtemp(join(scratch, "kiln-pkg-cache-")));
     first = await buildPackage(dir, { cache, downloads });
     registry = await startRegistry();
   });
@@ -97,7 +105,9 @@ describe("kiln pkg build of a Debian + Go + files recipe", () => {
     expect(await readlink(join(rootfs, "bin/sh"))).toBe("busybox");
     expect((await execa(join(rootfs, "usr/bin/hi"))).stdout).toBe("hi from go");
     // hello is dynamically linked: its libc came with it, as apt resolved the closure.
-    expect((await execa(join(rootfs, "usr/bin/hello"), { env: { LD_LIBRARY_PATH: "" } })).stdout).toBe("Hello, world!");
+    expect((await execa(join(rootfs, "usr/bin/hello"), { env: { LD_LIBRARY_PATH: "" } })).stdout).toBe(
+      "Hello, world!",
+    );
     await expect(lstat(join(rootfs, "lib/x86_64-linux-gnu/libc.so.6"))).resolves.toBeTruthy();
     // Default excludes and the recipe's own.
     await expect(lstat(join(rootfs, "usr/share/doc"))).rejects.toThrow();
@@ -108,7 +118,9 @@ describe("kiln pkg build of a Debian + Go + files recipe", () => {
   });
 
   test("the image config has the entrypoint, env, workdir and the LinuxKit label, and no time stamps", async () => {
-    const inspected = JSON.parse((await execa("skopeo", ["inspect", "--config", `oci:${cache.dir}:${first.name}`])).stdout);
+    const inspected = JSON.parse(
+      (await execa("skopeo", ["inspect", "--config", `oci:${cache.dir}:${first.name}`])).stdout,
+    );
     expect(inspected).toEqual({
       architecture: "amd64",
       os: "linux",
@@ -127,7 +139,7 @@ describe("kiln pkg build of a Debian + Go + files recipe", () => {
     expect(again.built).toBe(false);
     expect(again.manifestDescriptor.digest).toBe(first.manifestDescriptor.digest);
 
-    const other = await OciCache.open(await mkdtemp(join(tmpdir(), "kiln-pkg-cache-")));
+    const other = await OciCache.open(await mkdtemp(join(scratch, "kiln-pkg-cache-")));
     const elsewhere = await buildPackage(dir, { cache: other, downloads });
     expect(elsewhere.built).toBe(true);
     expect(elsewhere.name).toBe(first.name);
@@ -148,7 +160,9 @@ describe("kiln pkg build of a Debian + Go + files recipe", () => {
     const client = new RegistryClient();
     const uploaded: boolean[] = [];
     const target = `${registry.host}/kiln/sample:${first.tag}`;
-    const pushed = await pushImage(client, cache, first, target, { onBlob: (e) => uploaded.push(e.uploaded) });
+    const pushed = await pushImage(client, cache, first, target, {
+      onBlob: (e) => uploaded.push(e.uploaded),
+    });
     expect(pushed).toEqual({ name: target, digest: first.manifestDescriptor.digest });
     expect(uploaded).toEqual([true, true]);
     const remote = JSON.parse(
@@ -158,44 +172,94 @@ describe("kiln pkg build of a Debian + Go + files recipe", () => {
     expect(remote.Labels[LABEL_KEY]).toContain("CAP_SYS_ADMIN");
 
     const again: boolean[] = [];
-    await pushImage(client, cache, first, `${registry.host}/kiln/sample:again`, { onBlob: (e) => again.push(e.uploaded) });
+    await pushImage(client, cache, first, `${registry.host}/kiln/sample:again`, {
+      onBlob: (e) => again.push(e.uploaded),
+    });
     expect(again).toEqual([false, false]);
-    const copied = await mkdtemp(join(tmpdir(), "kiln-pkg-copy-"));
-    await execa("skopeo", ["copy", "--src-tls-verify=false", `docker://${registry.host}/kiln/sample:again`, `oci:${copied}:x`]);
+    const copied = await mkdtemp(join(scratch, "kiln-pkg-copy-"));
+    await execa("skopeo", [
+      "copy",
+      "--src-tls-verify=false",
+      `docker://${registry.host}/kiln/sample:again`,
+      `oci:${copied}:x`,
+    ]);
     const index = JSON.parse(await readFile(join(copied, "index.json"), "utf8"));
     expect(index.manifests[0].digest).toBe(first.manifestDescriptor.digest);
   });
 });
 
+describe("pushing a package to a registry that needs a login", () => {
+  test("is refused without credentials and works with them", async () => {
+    const dir = await mkdtemp(join(scratch, "kiln-pkg-auth-"));
+    await writeFile(join(dir, "build.yml"), 'name: small\nfiles:\n  - {dst: /hello, contents: "hi\\n"}\n');
+    const cache = await OciCache.open(await mkdtemp(join(scratch, "kiln-pkg-cache-")));
+    const image = await buildPackage(dir, { cache });
+    await using registry = await startRegistry({ auth: { user: "kiln", password: "s3cret" } });
+    const target = `${registry.host}/private/small:v1`;
+    const anonymous = new RegistryClient({ attempts: 1 });
+    await expect(pushImage(anonymous, cache, image, target)).rejects.toThrow(
+      `not authorized to push ${registry.host}/private/small:v1 (HTTP 401)`,
+    );
+    const credentials = { get: async () => ({ username: "kiln", password: "s3cret" }) };
+    const client = new RegistryClient({ credentials });
+    await expect(pushImage(client, cache, image, target)).resolves.toEqual({
+      name: target,
+      digest: image.manifestDescriptor.digest,
+    });
+    const remote = await execa("skopeo", [
+      "inspect",
+      "--tls-verify=false",
+      "--creds",
+      "kiln:s3cret",
+      `docker://${target}`,
+    ]);
+    expect(JSON.parse(remote.stdout).Digest).toBe(image.manifestDescriptor.digest);
+  });
+});
+
 describe("kiln pkg build of a kernel recipe", () => {
   test("writes /kernel and a deterministic /kernel.tar with the module closure and modules.dep", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "kiln-pkg-kernel-"));
+    const dir = await mkdtemp(join(scratch, "kiln-pkg-kernel-"));
     await writeFile(
       join(dir, "build.yml"),
       "name: kernel\nkernel:\n  package: linux-image-amd64\n  modules: [virtio_blk, ext4, squashfs]\n",
     );
-    const cache = await OciCache.open(await mkdtemp(join(tmpdir(), "kiln-pkg-cache-")));
+    const cache = await OciCache.open(await mkdtemp(join(scratch, "kiln-pkg-cache-")));
     const image = await buildPackage(dir, { cache, downloads });
     const rootfs = await unpack(cache, image.name);
     const kernel = await readFile(join(rootfs, "kernel"));
     expect(kernel.subarray(0x202, 0x206).toString("latin1")).toBe("HdrS"); // the x86 boot protocol's magic
     const listing = (await execa("tar", ["-tf", join(rootfs, "kernel.tar")])).stdout.split("\n");
-    const version = /^lib\/modules\/([^/]+)\/$/.exec(listing.find((l) => /^lib\/modules\/[^/]+\/$/.test(l))!)![1]!;
+    const version = /^lib\/modules\/([^/]+)\/$/.exec(
+      listing.find((l) => /^lib\/modules\/[^/]+\/$/.test(l))!,
+    )![1]!;
     const moddir = `lib/modules/${version}`;
     expect(listing.slice(0, 3)).toEqual(["lib/", "lib/modules/", `${moddir}/`]);
     const modules = listing.filter((l) => l.endsWith(".ko")).map((l) => l.slice(l.lastIndexOf("/") + 1));
     // The named modules and their dependencies, nothing else.
     expect(modules.sort()).toEqual(
-      ["crc16.ko", "ext4.ko", "jbd2.ko", "mbcache.ko", "squashfs.ko", "virtio.ko", "virtio_blk.ko", "virtio_ring.ko"].sort(),
+      [
+        "crc16.ko",
+        "ext4.ko",
+        "jbd2.ko",
+        "mbcache.ko",
+        "squashfs.ko",
+        "virtio.ko",
+        "virtio_blk.ko",
+        "virtio_ring.ko",
+      ].sort(),
     );
     for (const f of ["modules.dep", "modules.dep.bin", "modules.alias", "modules.builtin", "modules.order"])
       expect(listing).toContain(`${moddir}/${f}`);
     const dep = (await execa("tar", ["-xOf", join(rootfs, "kernel.tar"), `${moddir}/modules.dep`])).stdout;
-    expect(dep).toContain("kernel/drivers/block/virtio_blk.ko: kernel/drivers/virtio/virtio.ko kernel/drivers/virtio/virtio_ring.ko");
-    const verbose = (await execa("tar", ["-tvf", join(rootfs, "kernel.tar"), "--numeric-owner", "--utc"])).stdout;
+    expect(dep).toContain(
+      "kernel/drivers/block/virtio_blk.ko: kernel/drivers/virtio/virtio.ko kernel/drivers/virtio/virtio_ring.ko",
+    );
+    const verbose = (await execa("tar", ["-tvf", join(rootfs, "kernel.tar"), "--numeric-owner", "--utc"]))
+      .stdout;
     for (const line of verbose.split("\n")) expect(line).toMatch(/ 0\/0 .* 2017-04-18 16:30 /);
 
-    const other = await OciCache.open(await mkdtemp(join(tmpdir(), "kiln-pkg-cache-")));
+    const other = await OciCache.open(await mkdtemp(join(scratch, "kiln-pkg-cache-")));
     const rebuilt = await buildPackage(dir, { cache: other, downloads });
     expect(rebuilt.manifestDescriptor.digest).toBe(image.manifestDescriptor.digest);
   });

@@ -55,7 +55,7 @@ export async function packageTag(dir: string, o: PackageTagOptions): Promise<str
 
 async function assemble(inputs: PackageInputs, work: string, o: PackageOptions): Promise<ImageTree> {
   const { recipe, arch } = inputs;
-  const log = o.log;
+  const log = o.log && ((line: string) => o.log?.(`${recipe.name}: ${line}`));
   const downloads = join(o.downloads ?? join(o.cache.dir, "downloads"), "deb");
   const apt = { stateDir: aptDir(o.cache.dir), arch, signal: o.signal, log };
   const tree = new ImageTree();
@@ -113,20 +113,33 @@ export async function buildPackage(dir: string, o: PackageOptions): Promise<Buil
   o.log?.(`${recipe.name}: building ${name}`);
   const work = await mkdtemp(join(tmpdir(), `kiln-pkg-${recipe.name}-`));
   try {
-    const tree = await assemble(inputs, work, o);
-    const layer = await writeLayer(tree.entries(inputs.mtime), join(work, "layer.tar.gz"), o.signal);
-    if ((await inputs.rehashLocal()) !== inputs.localHash) {
-      throw new KilnError(`${recipe.dir}: local files changed while the package was being built`, {
-        hint: "build again once they are saved",
-      });
-    }
-    const image = await storeImage(o.cache, name, recipe, arch, layer);
-    const secs = ((Date.now() - started) / 1000).toFixed(1);
-    o.log?.(
-      `${recipe.name}: built ${name} in ${secs}s (${tree.size} entries, ${(layer.size / 2 ** 20).toFixed(1)} MiB)`,
-    );
-    return { ...image, tag, built: true, packageName: recipe.name };
+    return await buildIn(work, inputs, o, started);
+  } catch (e) {
+    // Whatever was cut short by a cancellation reports the cancellation, not its own AbortError.
+    if (o.signal?.aborted) throw o.signal.reason;
+    throw e;
   } finally {
     await rm(work, { recursive: true, force: true });
   }
+}
+
+async function buildIn(
+  work: string,
+  inputs: PackageInputs,
+  o: PackageOptions,
+  started: number,
+): Promise<BuiltPackage> {
+  const { recipe, arch, name, tag } = inputs;
+  const tree = await assemble(inputs, work, o);
+  const layer = await writeLayer(tree.entries(inputs.mtime), join(work, "layer.tar.gz"), o.signal);
+  if ((await inputs.rehashLocal()) !== inputs.localHash) {
+    throw new KilnError(`${recipe.dir}: local files changed while the package was being built`, {
+      hint: "build again once they are saved",
+    });
+  }
+  const image = await storeImage(o.cache, name, recipe, arch, layer);
+  const secs = ((Date.now() - started) / 1000).toFixed(1);
+  const mib = (layer.size / 2 ** 20).toFixed(1);
+  o.log?.(`${recipe.name}: built ${name} in ${secs}s (${tree.size} entries, ${mib} MiB)`);
+  return { ...image, tag, built: true, packageName: recipe.name };
 }

@@ -12,7 +12,7 @@ import { writeTar } from "./layer.js";
 import { walkLocal } from "./local.js";
 import type { Recipe } from "./recipe.js";
 import { run, tail } from "./run.js";
-import { ImageTree } from "./tree.js";
+import { fileNode, ImageTree } from "./tree.js";
 
 const INSTALL_KMOD = "install kmod (apt-get install kmod), which provides modinfo and depmod";
 const MODULE_FILE = /\.ko(?:\.(?:xz|zst|gz))?$/;
@@ -87,7 +87,7 @@ export async function buildKernel(
   const wanted = new Set<string>();
   const requested = recipe.kernel?.modules;
   if (requested === undefined) {
-    for (const rel of byName.values()) wanted.add(rel);
+    for (const f of files) if (f.type === "file" && MODULE_FILE.test(f.rel)) wanted.add(f.rel);
   } else {
     const seen = new Set<string>();
     let frontier = requested.map((m, i) => ({ name: moduleName(m), at: ["kernel", "modules", i] as const }));
@@ -129,7 +129,6 @@ export async function buildKernel(
     await mkdir(dirname(join(moddir, rel)), { recursive: true });
     await rename(join(src, rel), join(moddir, rel));
   }
-  o.log?.(`depmod ${version}: ${wanted.size} modules`);
   const r = await run("depmod", ["-b", root, version], { install: INSTALL_KMOD, signal: o.signal });
   if (r.exitCode !== 0) throw new KilnError(`depmod failed: ${tail(r.stderr)}`, { hint: INSTALL_KMOD });
 
@@ -137,18 +136,7 @@ export async function buildKernel(
   for (const f of await walkLocal(join(root, "lib"))) {
     const path = f.rel === "" ? "lib" : `lib/${f.rel}`;
     if (f.type === "directory") tree.add(path, { type: "directory", mode: 0o755, uid: 0, gid: 0 }, what);
-    else if (f.type === "file")
-      tree.add(
-        path,
-        {
-          type: "file",
-          mode: 0o644,
-          uid: 0,
-          gid: 0,
-          inode: { body: { kind: "file", path: f.abs, size: f.size } },
-        },
-        what,
-      );
+    else if (f.type === "file") tree.add(path, await fileNode(f.abs, 0o644), what);
   }
   const tar = join(work, "kernel.tar");
   await writeTar(tree.entries(o.mtime), tar, o.signal);

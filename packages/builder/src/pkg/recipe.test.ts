@@ -1,12 +1,17 @@
+import { mkdtempSync, rmSync } from "node:fs";
 import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { KilnError, SpecError } from "@kiln/spec";
-import { describe, expect, test } from "vitest";
+import { afterAll, describe, expect, test } from "vitest";
 import { loadRecipe } from "./recipe.js";
 
+/** Every temp directory of this file, removed at the end. */
+const scratch = mkdtempSync(join(tmpdir(), "kiln-pkg-test-"));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
 async function recipeDir(yaml: string, files: Record<string, string> = {}): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), "kiln-recipe-"));
+  const dir = await mkdtemp(join(scratch, "kiln-recipe-"));
   await writeFile(join(dir, "build.yml"), yaml);
   for (const [name, content] of Object.entries(files)) {
     await mkdir(join(dir, name, ".."), { recursive: true });
@@ -60,7 +65,12 @@ describe("loadRecipe", () => {
     expect(r.name).toBe("runc");
     expect(r.debian).toEqual({ packages: ["runc"], exclude: ["usr/share/bash-completion"] });
     expect(r.go).toMatchObject([
-      { kind: "remote", module: "github.com/minio/minio", version: "v0.0.0-20260212201848-7aac2a2c5b7c", dest: "usr/bin/minio" },
+      {
+        kind: "remote",
+        module: "github.com/minio/minio",
+        version: "v0.0.0-20260212201848-7aac2a2c5b7c",
+        dest: "usr/bin/minio",
+      },
       { kind: "local", dir: join(dir, "mod"), package: "cmd/init", dest: "sbin/init" },
     ]);
     expect(r.files.map((f) => [f.kind, f.dst])).toEqual([
@@ -86,7 +96,9 @@ describe("loadRecipe", () => {
     expect(await problems("name: x\ndebian:\n  pakages: [runc]\n")).toContain(
       "DIR/build.yml:3:3: debian.pakages: unknown field (did you mean `packages`?)",
     );
-    expect(await problems("nmae: x\n")).toContain("DIR/build.yml:1:1: nmae: unknown field (did you mean `name`?)");
+    expect(await problems("nmae: x\n")).toContain(
+      "DIR/build.yml:1:1: nmae: unknown field (did you mean `name`?)",
+    );
   });
 
   test("every problem is reported at once, in file order, as FILE:LINE:COL: field: message (hint)", async () => {
@@ -141,7 +153,9 @@ describe("loadRecipe", () => {
     expect(await problems("debian: {packages: [runc]}\n")).toEqual([
       "DIR/build.yml:1:1: name: missing required field (expected string)",
     ]);
-    expect(await problems("name: [x\n")).toEqual([expect.stringMatching(/^DIR\/build\.yml:\d+:\d+: .*\(fix the YAML syntax\)$/)]);
+    expect(await problems("name: [x\n")).toEqual([
+      expect.stringMatching(/^DIR\/build\.yml:\d+:\d+: .*\(fix the YAML syntax\)$/),
+    ]);
     expect(await problems("- a\n")).toEqual([
       "DIR/build.yml:1:1: a recipe must be a mapping with at least `name:` (see docs/packages.md)",
     ]);
@@ -149,7 +163,9 @@ describe("loadRecipe", () => {
 
   test("Debian package names and kernel modules are checked", async () => {
     expect(
-      await problems("name: x\ndebian:\n  packages: [Runc, ok, 'a b']\nkernel:\n  package: linux-image-amd64\n  modules: [virtio_blk, 'ext 4']\n"),
+      await problems(
+        "name: x\ndebian:\n  packages: [Runc, ok, 'a b']\nkernel:\n  package: linux-image-amd64\n  modules: [virtio_blk, 'ext 4']\n",
+      ),
     ).toEqual([
       'DIR/build.yml:3:14: debian.packages.0: "Runc" is not a Debian package name (e.g. runc or runc=1.1.5+ds1-1)',
       'DIR/build.yml:3:24: debian.packages.2: "a b" is not a Debian package name (e.g. runc or runc=1.1.5+ds1-1)',
@@ -158,10 +174,12 @@ describe("loadRecipe", () => {
   });
 
   test("a directory without build.yml is a KilnError with a hint", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "kiln-recipe-"));
+    const dir = await mkdtemp(join(scratch, "kiln-recipe-"));
     const err = await loadRecipe(dir).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(KilnError);
-    expect((err as KilnError).message).toBe(`${join(dir, "build.yml")}: cannot read the package recipe (ENOENT)`);
+    expect((err as KilnError).message).toBe(
+      `${join(dir, "build.yml")}: cannot read the package recipe (ENOENT)`,
+    );
     expect((err as KilnError).hint).toContain("docs/packages.md");
   });
 });

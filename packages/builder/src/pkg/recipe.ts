@@ -1,7 +1,7 @@
 // A package recipe, `DIR/build.yml`: read, validated against the format, and located for error messages.
 
 import { readFile, stat } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { basename, join, resolve } from "node:path";
 import {
   checkImageFields,
   didYouMean,
@@ -182,12 +182,19 @@ function reportZod(js: unknown, issue: z.core.$ZodIssue, sink: Issues): void {
   sink.error(sink.doc, path, issue.message.replace(/^Invalid input: /, ""), hint);
 }
 
-function withoutUnknownKeys(js: Record<string, unknown>, issues: readonly z.core.$ZodIssue[]): Record<string, unknown> {
+function withoutUnknownKeys(
+  js: Record<string, unknown>,
+  issues: readonly z.core.$ZodIssue[],
+): Record<string, unknown> {
   const copy = structuredClone(js);
   for (const issue of issues) {
     if (issue.code !== "unrecognized_keys") continue;
-    const target = valueAt(copy, issue.path.filter((p): p is string | number => typeof p !== "symbol"));
-    if (target && typeof target === "object") for (const k of issue.keys) delete (target as Record<string, unknown>)[k];
+    const target = valueAt(
+      copy,
+      issue.path.filter((p): p is string | number => typeof p !== "symbol"),
+    );
+    if (target && typeof target === "object")
+      for (const k of issue.keys) delete (target as Record<string, unknown>)[k];
   }
   return copy;
 }
@@ -318,10 +325,12 @@ async function checkFiles(recipeDir: string, raw: RawRecipe, sink: Issues): Prom
         );
         continue;
       }
+      // A file copied to "dir/" lands inside it, as cp does, rather than replacing the directory.
+      const dst = kind === "file" && f.dst.endsWith("/") ? `${f.dst}${basename(src)}` : f.dst;
       out.push({
         kind: "copy",
         src,
-        dst: destination(sink, [...at, "dst"], f.dst, kind === "directory"),
+        dst: destination(sink, [...at, "dst"], dst, kind === "directory"),
         ...common,
       });
     } else if (f.contents !== undefined) {

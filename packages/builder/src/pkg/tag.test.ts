@@ -1,9 +1,18 @@
+import { mkdtempSync, rmSync } from "node:fs";
 import { chmod, mkdir, mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
+import { loadConfig } from "@kiln/spec";
+import { execa } from "execa";
+import { afterAll, afterEach, beforeEach, describe, expect, test, vi } from "vitest";
 import { OciCache } from "../cache/cache.js";
+import { RegistryClient } from "../registry/client.js";
+import { ImageResolver } from "../resolve/resolver.js";
 import { buildPackage, packageTag } from "./build.js";
+
+/** Every temp directory of this file, removed at the end. */
+const scratch = mkdtempSync(join(tmpdir(), "kiln-pkg-test-"));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 const RECIPE = [
   "name: files-only",
@@ -17,7 +26,7 @@ const RECIPE = [
 ].join("\n");
 
 async function recipe(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), "kiln-tag-"));
+  const dir = await mkdtemp(join(scratch, "kiln-tag-"));
   await mkdir(join(dir, "rootfs", "usr", "bin"), { recursive: true });
   await writeFile(join(dir, "build.yml"), RECIPE);
   await writeFile(join(dir, "rootfs", "usr", "bin", "tool"), "#!/bin/sh\necho tool\n", { mode: 0o755 });
@@ -27,7 +36,7 @@ async function recipe(): Promise<string> {
 
 let cache: OciCache;
 beforeEach(async () => {
-  cache = await OciCache.open(await mkdtemp(join(tmpdir(), "kiln-tag-cache-")));
+  cache = await OciCache.open(await mkdtemp(join(scratch, "kiln-tag-cache-")));
 });
 afterEach(() => {
   vi.unstubAllEnvs();
@@ -60,7 +69,9 @@ describe("packageTag", () => {
     await add();
     await writeFile(join(dir, "build.yml"), `${RECIPE}# a comment\n`);
     await add();
-    expect(await packageTag(dir, { cache, arch: "arm64" })).not.toBe(await packageTag(dir, { cache, arch: "amd64" }));
+    expect(await packageTag(dir, { cache, arch: "arm64" })).not.toBe(
+      await packageTag(dir, { cache, arch: "amd64" }),
+    );
     vi.stubEnv("SOURCE_DATE_EPOCH", "1700000000");
     await add();
   });
@@ -79,7 +90,7 @@ describe("buildPackage, files only", () => {
     expect(again.built).toBe(false);
     expect(again.manifestDescriptor.digest).toBe(first.manifestDescriptor.digest);
 
-    const other = await OciCache.open(await mkdtemp(join(tmpdir(), "kiln-tag-cache-")));
+    const other = await OciCache.open(await mkdtemp(join(scratch, "kiln-tag-cache-")));
     const elsewhere = await buildPackage(dir, { cache: other, arch: "amd64" });
     expect(elsewhere.built).toBe(true);
     expect(elsewhere.manifestDescriptor.digest).toBe(first.manifestDescriptor.digest);
@@ -87,5 +98,62 @@ describe("buildPackage, files only", () => {
     const forced = await buildPackage(dir, { cache, arch: "amd64", force: true });
     expect(forced.built).toBe(true);
     expect(forced.manifestDescriptor.digest).toBe(first.manifestDescriptor.digest);
+  });
+});
+
+describe("files entries", () => {
+  test("concat joins the image's files in path order; a file copied to dir/ lands inside it", async () => {
+    const dir = await mkdtemp(join(scratch, "kiln-files-"));
+    await mkdir(join(dir, "certs"), { recursive: true });
+    await writeFile(join(dir, "certs", "b.crt"), "B\n");
+    await writeFile(join(dir, "certs", "a.crt"), "A-without-newline");
+    await writeFile(join(dir, "certs", "c.pem"), "not me\n");
+    await writeFile(join(dir, "tool"), "#!/bin/sh\n", { mode: 0o755 });
+    await writeFile(
+      join(dir, "build.yml"),
+      [
+        "name: files",
+        "files:",
+        "  - {src: certs, dst: /usr/share/ca-certificates/x}",
+        "  - {dst: /etc/ssl/certs/ca-certificates.crt, concat: {dir: /usr/share/ca-certificates, suffix: .crt}}",
+        "  - {dst: /usr/local/bin, directory: true}",
+        "  - {src: tool, dst: /usr/local/bin/}",
+        "",
+      ].join("\n"),
+    );
+    const image = await buildPackage(dir, { cache, arch: "amd64" });
+    const blob = cache.blobPath(image.manifest.layers[0]!.digest);
+    const bundle = await execa("tar", ["-xzOf", blob, "etc/ssl/certs/ca-certificates.crt"]);
+    expect(bundle.stdout).toBe("A-without-newline\nB");
+    const listing = await execa("tar", ["-tvzf", blob]);
+    expect(listing.stdout).toMatch(/^-rwxr-xr-x 0\/0 +10 .* usr\/local\/bin\/tool$/m);
+  });
+});
+
+describe("@pkg: references", () => {
+  test("a YAML's @pkg:DIR, relative to the YAML file, resolves through ImageResolver to the built package", async () => {
+    const dir = await recipe();
+    const yaml = join(dir, "..", "appliance.yml");
+    const loaded = loadConfig([
+      {
+        name: yaml,
+        text: `onboot:\n  - name: x\n    image: "@pkg:./${dir.slice(dir.lastIndexOf("/") + 1)}"\n`,
+      },
+    ]);
+    const ref = loaded.config.onboot![0]!.image;
+    expect(ref).toBe(`@pkg:${dir}`);
+    const lines: string[] = [];
+    const resolver = new ImageResolver({
+      cache,
+      client: new RegistryClient(),
+      arch: "amd64",
+      log: (l) => lines.push(l),
+    });
+    const image = await resolver.resolve(ref);
+    expect(image.name).toBe(await packageTag(dir, { cache, arch: "amd64" }));
+    expect(await cache.resolve(image.name)).toEqual(
+      expect.objectContaining({ digest: image.manifestDescriptor.digest }),
+    );
+    expect(lines).toContain(`files-only: building ${image.name}`);
   });
 });

@@ -73,7 +73,8 @@ async function resolveDebian(recipe: Recipe, o: InputOptions): Promise<DebPackag
     return debs.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   } catch (e) {
     if (e instanceof AptResolveError) {
-      const at = e.packageIndex === undefined ? ["debian", "packages"] : ["debian", "packages", e.packageIndex];
+      const at =
+        e.packageIndex === undefined ? ["debian", "packages"] : ["debian", "packages", e.packageIndex];
       throw recipe.fail(at, e.message, e.hint);
     }
     throw e;

@@ -1,12 +1,17 @@
+import { mkdtempSync, rmSync } from "node:fs";
 import { mkdtemp, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { KilnError } from "@kiln/spec";
 import { execa } from "execa";
-import { describe, expect, test } from "vitest";
+import { afterAll, describe, expect, test } from "vitest";
 import { writeLayer } from "./layer.js";
 import { ImageTree, type Node } from "./tree.js";
+
+/** Every temp directory of this file, removed at the end. */
+const scratch = mkdtempSync(join(tmpdir(), "kiln-pkg-test-"));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 const file = (text: string, mode = 0o644, uid = 0): Node => ({
   type: "file",
@@ -25,7 +30,9 @@ describe("ImageTree", () => {
     t.add("usr/bin/a", file("two", 0o755), "second");
     t.add("etc/x/y", file("y"), "first");
     t.add("etc/x", { type: "symlink", mode: 0o777, uid: 0, gid: 0, linkname: "/tmp" }, "third");
-    const paths = [...t.entries(MTIME)].map(({ entry }) => `${entry.path} ${entry.type} ${entry.mode.toString(8)}`);
+    const paths = [...t.entries(MTIME)].map(
+      ({ entry }) => `${entry.path} ${entry.type} ${entry.mode.toString(8)}`,
+    );
     expect(paths).toEqual([
       "etc directory 755",
       "etc/x symlink 777",
@@ -49,7 +56,9 @@ describe("ImageTree", () => {
     t.add("z/target", file("data", 0o755, 7), "deb");
     t.link("a/link", "z/target", "deb");
     const entries = [...t.entries(MTIME)].filter(({ entry }) => entry.type !== "directory");
-    expect(entries.map(({ entry, body }) => [entry.path, entry.type, entry.linkname, entry.uid, body?.kind])).toEqual([
+    expect(
+      entries.map(({ entry, body }) => [entry.path, entry.type, entry.linkname, entry.uid, body?.kind]),
+    ).toEqual([
       ["a/link", "file", undefined, 7, "bytes"],
       ["z/target", "link", "a/link", 7, undefined],
     ]);
@@ -62,7 +71,7 @@ describe("writeLayer", () => {
     t.add("usr/bin/b", file("b", 0o755), "x");
     t.add("etc/motd", file("hello\n", 0o644, 5), "x");
     t.add("a/very/".concat("long/".repeat(40), "name"), file("long"), "x");
-    const dir = await mkdtemp(join(tmpdir(), "kiln-layer-"));
+    const dir = await mkdtemp(join(scratch, "kiln-layer-"));
     const one = await writeLayer(t.entries(MTIME), join(dir, "1.tar.gz"));
     const two = await writeLayer(t.entries(MTIME), join(dir, "2.tar.gz"));
     expect(two).toEqual({ ...one, file: join(dir, "2.tar.gz") });

@@ -66,9 +66,14 @@ export class DockerEngine {
         { method, path, headers: options.headers, ...(socketPath ? { socketPath } : { host, port }) },
         resolve,
       );
-      req.on("error", (e) => reject(this.unreachable(e)));
+      // A failing body is the writer's error to report, not a sign that the engine is unreachable.
+      let bodyError: Error | undefined;
+      req.on("error", (e) => reject(bodyError ?? this.unreachable(e)));
       if (options.body) {
-        options.body.on("error", (e) => req.destroy(e));
+        options.body.on("error", (e) => {
+          bodyError = e;
+          req.destroy(e);
+        });
         options.body.pipe(req);
       } else req.end();
     });

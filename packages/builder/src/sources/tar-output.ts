@@ -1,14 +1,34 @@
 // Where an exported archive goes: a file (temp beside it, renamed only when complete) or a stream.
 
-import { once } from "node:events";
+import type { Writable } from "node:stream";
 import { commitTemp, writeTemp } from "../cache/atomic.js";
 import { TarWriter } from "./tar-writer.js";
 
 /** A path, or a stream such as process.stdout. */
 export type ArchiveOutput = string | NodeJS.WritableStream;
 
+/** Write with backpressure; a stream that is destroyed meanwhile fails the write instead of hanging it. */
 async function toStream(stream: NodeJS.WritableStream, chunk: Buffer): Promise<void> {
-  if (!stream.write(chunk)) await once(stream as NodeJS.EventEmitter, "drain");
+  const s = stream as Writable;
+  if (s.destroyed || s.writableEnded)
+    throw s.errored ?? new Error("the output was closed before the archive was complete");
+  if (s.write(chunk)) return;
+  await new Promise<void>((resolve, reject) => {
+    const settle = (err?: Error | null) => {
+      s.off("drain", onDrain);
+      s.off("close", onClose);
+      s.off("error", onError);
+      if (err) reject(err);
+      else resolve();
+    };
+    const onDrain = () => settle();
+    const onError = (e: Error) => settle(e);
+    const onClose = () =>
+      settle(s.errored ?? new Error("the output was closed before the archive was complete"));
+    s.on("drain", onDrain);
+    s.on("close", onClose);
+    s.on("error", onError);
+  });
 }
 
 /**

@@ -27,7 +27,11 @@ export async function testKernel(): Promise<{ vmlinuz: string; dir: string }> {
  * A gzip'd newc initrd: /bin/busybox (static) and /init running `script` under busybox sh. `extra` maps
  * paths in the initrd to files to include (kernel modules, say).
  */
-export async function busyboxInitrd(out: string, script: string, extra: Record<string, string> = {}): Promise<void> {
+export async function busyboxInitrd(
+  out: string,
+  script: string,
+  extra: Record<string, string> = {},
+): Promise<void> {
   const root = await mkdtemp(join(tmpdir(), "kiln-initrd-"));
   try {
     await mkdir(join(root, "bin"));

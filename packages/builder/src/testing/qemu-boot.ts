@@ -65,7 +65,8 @@ export async function bootImage(o: BootOptions): Promise<BootResult> {
       args.push("-drive", `if=pflash,format=raw,readonly=on,file=${OVMF_CODE}`);
       args.push("-drive", `if=pflash,format=raw,file=${vars}`);
     }
-    if (o.kernel) args.push("-kernel", o.kernel.kernel, "-initrd", o.kernel.initrd, "-append", o.kernel.cmdline);
+    if (o.kernel)
+      args.push("-kernel", o.kernel.kernel, "-initrd", o.kernel.initrd, "-append", o.kernel.cmdline);
     args.push(...driveArgs(o.drive));
     if (o.drive.kind === "cdrom" && o.firmware === "bios") args.push("-boot", "d");
     const started = Date.now();

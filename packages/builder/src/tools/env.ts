@@ -23,7 +23,11 @@ export function missingToolsError(missing: string[], where: string): KilnError {
 }
 
 /** A tool ran and failed: the end of its stderr says why. */
-export function toolFailedError(inv: ToolInvocation, exitCode: number | undefined, stderr: string): KilnError {
+export function toolFailedError(
+  inv: ToolInvocation,
+  exitCode: number | undefined,
+  stderr: string,
+): KilnError {
   const tail = stderr.trim().split("\n").slice(-6).join("\n");
   const code = exitCode === undefined ? "" : ` with exit code ${exitCode}`;
   return new KilnError(`${inv.tool} failed${code}${tail ? `:\n${tail}` : ""}`, {

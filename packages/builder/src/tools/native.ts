@@ -53,10 +53,11 @@ export class NativeToolRunner implements ToolRunner {
   }
 
   async #exists(tool: string): Promise<boolean> {
-    if (tool.startsWith("/")) return access(tool, constants.R_OK).then(
-      () => true,
-      () => false,
-    );
+    if (tool.startsWith("/"))
+      return access(tool, constants.R_OK).then(
+        () => true,
+        () => false,
+      );
     for (const dir of this.#path.split(delimiter)) {
       const ok = await access(join(dir, tool), constants.X_OK).then(
         () => true,

@@ -43,13 +43,19 @@ describe("NativeToolRunner", () => {
   });
 
   it("reports a missing program at run time the same way", async () => {
-    const e = await failure(new NativeToolRunner({ searchPath: dir }).run({ tool: "sqfstar", args: [], paths: [] }));
+    const e = await failure(
+      new NativeToolRunner({ searchPath: dir }).run({ tool: "sqfstar", args: [], paths: [] }),
+    );
     expect(e.message).toContain("sqfstar (Debian package squashfs-tools)");
   });
 
   it("turns a failing tool into an error carrying its stderr", async () => {
     const e = await failure(
-      new NativeToolRunner().run({ tool: "sh", args: ["-c", "echo first >&2; echo boom >&2; exit 3"], paths: [] }),
+      new NativeToolRunner().run({
+        tool: "sh",
+        args: ["-c", "echo first >&2; echo boom >&2; exit 3"],
+        paths: [],
+      }),
     );
     expect(e.message).toMatch(/^sh failed with exit code 3:\nfirst\nboom$/);
   });
@@ -72,16 +78,25 @@ describe("NativeToolRunner", () => {
 
   it("feeds stdin from bytes or from a file", async () => {
     const tools = new NativeToolRunner();
-    expect((await tools.run({ tool: "cat", args: [], paths: [], input: Buffer.from("bytes") })).stdout).toBe("bytes");
+    expect((await tools.run({ tool: "cat", args: [], paths: [], input: Buffer.from("bytes") })).stdout).toBe(
+      "bytes",
+    );
     const file = join(dir, "input.txt");
     await writeFile(file, "from a file");
-    expect((await tools.run({ tool: "cat", args: [], paths: [dir], input: { file } })).stdout).toBe("from a file");
+    expect((await tools.run({ tool: "cat", args: [], paths: [dir], input: { file } })).stdout).toBe(
+      "from a file",
+    );
   });
 
   it("stops a tool when the build is aborted", async () => {
     const abort = new AbortController();
     const started = Date.now();
-    const running = new NativeToolRunner().run({ tool: "sleep", args: ["20"], paths: [], signal: abort.signal });
+    const running = new NativeToolRunner().run({
+      tool: "sleep",
+      args: ["20"],
+      paths: [],
+      signal: abort.signal,
+    });
     setTimeout(() => abort.abort(new Error("interrupted")), 100);
     await expect(running).rejects.toThrow("interrupted");
     expect(Date.now() - started).toBeLessThan(5_000);
@@ -98,7 +113,11 @@ describe("ContainerToolRunner", () => {
   });
 
   it("mounts only the outermost of nested paths", () => {
-    expect(mountRoots(["/a/b/c", "/a/b", "/x", "/a/bc", "/x/", "/a/b/../b/d"])).toEqual(["/a/b", "/a/bc", "/x"]);
+    expect(mountRoots(["/a/b/c", "/a/b", "/x", "/a/bc", "/x/", "/a/b/../b/d"])).toEqual([
+      "/a/b",
+      "/a/bc",
+      "/x",
+    ]);
     expect(mountRoots(["/", "/tmp"])).toEqual(["/"]);
   });
 });

@@ -11,9 +11,13 @@ import { formatImageRef, KilnError, parseImageRef, parseRegistryRef, UsageError 
 import type { CommandContext, CommandDecl, OptionDecl } from "../declare.js";
 import { imageContext, imageOptions } from "./registry-options.js";
 
-const sharedOptions: readonly OptionDecl[] = imageOptions.filter(
-  (o) => o.flags.startsWith("--cache") || o.flags.startsWith("--arch"),
-);
+const sharedOptions: readonly OptionDecl[] = [
+  ...imageOptions.filter((o) => o.flags.startsWith("--cache")),
+  {
+    flags: "--arch <arch>",
+    description: "target architecture, e.g. arm64 (default: the host's); part of the tag",
+  },
+];
 
 /** `--push` with several recipes names a prefix: each image goes to PREFIX/NAME:TAG. */
 function pushTarget(value: string, image: BuiltPackage, recipeName: string, several: boolean): string {

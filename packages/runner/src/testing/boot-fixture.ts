@@ -51,7 +51,10 @@ export interface BootFixture {
 /** busybox-static's binary: a dynamically linked busybox names its ELF interpreter near the start. */
 async function busybox(): Promise<string> {
   for (const p of ["/bin/busybox", "/usr/bin/busybox"]) {
-    const head = await readFile(p).then((b) => b.subarray(0, 4096).toString("latin1"), () => undefined);
+    const head = await readFile(p).then(
+      (b) => b.subarray(0, 4096).toString("latin1"),
+      () => undefined,
+    );
     if (head !== undefined && !head.includes("/ld-linux")) return p;
   }
   throw new Error("boot fixture: busybox-static is not installed (apt-get install busybox-static)");
@@ -67,7 +70,10 @@ async function makeInitrd(kernel: TestKernel, out: string): Promise<void> {
     await cp(join(kernel.dir, "lib"), join(root, "lib"), { recursive: true });
     await copyFile(kernel.modulesLoad, join(root, "etc/modules.load"));
     await copyFile(INIT, join(root, "init"));
-    await writeFile(join(root, "etc/acpi/PWRF/00000080"), '#!/bin/sh\necho "KILN-FIXTURE: power button" > /dev/console\npoweroff -f\n');
+    await writeFile(
+      join(root, "etc/acpi/PWRF/00000080"),
+      '#!/bin/sh\necho "KILN-FIXTURE: power button" > /dev/console\npoweroff -f\n',
+    );
     await chmod(join(root, "init"), 0o755);
     await chmod(join(root, "etc/acpi/PWRF/00000080"), 0o755);
     await run("find", [".", "-exec", "touch", "-h", "-d", `@${EPOCH}`, "{}", "+"], { cwd: root });
@@ -117,8 +123,24 @@ export async function makeBootFixture(dir?: string): Promise<BootFixture> {
       const iso = join(base, "fixture.iso");
       await run(
         "xorriso",
-        ["-as", "mkisofs", "-quiet", "-o", iso, "-V", "KILNBIOS", "-b", "isolinux/isolinux.bin", "-c", "isolinux/boot.cat",
-          "-no-emul-boot", "-boot-load-size", "4", "-boot-info-table", tree],
+        [
+          "-as",
+          "mkisofs",
+          "-quiet",
+          "-o",
+          iso,
+          "-V",
+          "KILNBIOS",
+          "-b",
+          "isolinux/isolinux.bin",
+          "-c",
+          "isolinux/boot.cat",
+          "-no-emul-boot",
+          "-boot-load-size",
+          "4",
+          "-boot-info-table",
+          tree,
+        ],
         { env: ENV },
       );
       return iso;
@@ -143,9 +165,24 @@ export async function makeBootFixture(dir?: string): Promise<BootFixture> {
         ].join("\n"),
       );
       const efi = join(work, "BOOTX64.EFI");
-      const modules = "normal linux search search_fs_file iso9660 serial terminal configfile echo test part_gpt part_msdos";
-      await run("grub-mkstandalone", ["-O", "x86_64-efi", `--install-modules=${modules}`, `--modules=${modules}`,
-        "--locales=", "--themes=", "--fonts=", "-o", efi, `boot/grub/grub.cfg=${cfg}`], { env: ENV });
+      const modules =
+        "normal linux search search_fs_file iso9660 serial terminal configfile echo test part_gpt part_msdos";
+      await run(
+        "grub-mkstandalone",
+        [
+          "-O",
+          "x86_64-efi",
+          `--install-modules=${modules}`,
+          `--modules=${modules}`,
+          "--locales=",
+          "--themes=",
+          "--fonts=",
+          "-o",
+          efi,
+          `boot/grub/grub.cfg=${cfg}`,
+        ],
+        { env: ENV },
+      );
       const fat = join(tree, "efiboot.img");
       await writeFile(fat, "");
       await truncate(fat, 4 << 20);
@@ -155,7 +192,11 @@ export async function makeBootFixture(dir?: string): Promise<BootFixture> {
       await copyFile(vmlinuz, join(tree, "kernel"));
       await copyFile(initrd, join(tree, "initrd.img"));
       const iso = join(base, name);
-      await run("xorriso", ["-as", "mkisofs", "-quiet", "-o", iso, "-V", "KILNEFI", "-e", "efiboot.img", "-no-emul-boot", tree], { env: ENV });
+      await run(
+        "xorriso",
+        ["-as", "mkisofs", "-quiet", "-o", iso, "-V", "KILNEFI", "-e", "efiboot.img", "-no-emul-boot", tree],
+        { env: ENV },
+      );
       return iso;
     },
     async [Symbol.asyncDispose]() {

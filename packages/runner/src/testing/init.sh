@@ -77,7 +77,7 @@ done
 if [ "$acpi" = on ]; then
   # QEMU's system_powerdown presses the ACPI power button; acpid runs PWRF/00000080, which powers off.
   wait_for /dev/input/event0
-  acpid -f -c /etc/acpi &
+  acpid -d -c /etc/acpi &
   # A button press before acpid holds the event devices open is lost: say ready only after it does.
   i=0
   while ! ls -l /proc/$!/fd 2>/dev/null | grep -q /dev/input/event && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done

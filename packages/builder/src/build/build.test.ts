@@ -1,0 +1,319 @@
+import { createHash } from "node:crypto";
+import { mkdir, mkdtemp, readdir, readFile, readlink, rm, stat, utimes, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { PassThrough } from "node:stream";
+import { KilnError, type LoadedConfig, loadConfig, planBundles, UsageError } from "@kiln/spec";
+import { execa } from "execa";
+import { beforeAll, describe, expect, test } from "vitest";
+import { APP_IMAGE, INIT_IMAGE, kernelImage, putImage } from "../assemble/testdata/images.js";
+import { OciCache } from "../cache/cache.js";
+import type { Compression } from "../formats/compress.js";
+import { RegistryClient } from "../registry/client.js";
+import { ImageResolver } from "../resolve/resolver.js";
+import { type BuildOptions, buildAppliance } from "./build.js";
+
+// A microcode archive is a newc cpio of its own; any valid one will do.
+const UCODE = Buffer.concat([
+  Buffer.from(`070701${["000002d1", "000081a4", "0", "0", "1", "0", "4", "3", "1", "0", "0", "6", "0"].map((f) => f.padStart(8, "0")).join("")}`),
+  Buffer.from("ucode\0"),
+  Buffer.from("UCOD"),
+]);
+
+let root: string;
+let cache: OciCache;
+let yamlPath: string;
+let yaml: string;
+
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), "kiln-build-"));
+  cache = await OciCache.open(join(root, "cache"));
+  await putImage(cache, "example.com/kiln/kernel:1", await kernelImage({ ucode: UCODE }));
+  await putImage(cache, "example.com/kiln/init:1", INIT_IMAGE);
+  await putImage(cache, "example.com/kiln/app:1", APP_IMAGE);
+  yaml = [
+    "kernel:",
+    "  image: example.com/kiln/kernel:1",
+    '  cmdline: "console=ttyS0 quiet"',
+    "  ucode: ucode.cpio",
+    "init:",
+    "  - example.com/kiln/init:1",
+    "onboot:",
+    "  - name: first",
+    "    image: example.com/kiln/app:1",
+    "services:",
+    "  - name: svc",
+    "    image: example.com/kiln/app:1",
+    "    readonly: true",
+    "files:",
+    "  - path: etc/app.conf",
+    "    source: app.conf",
+    '    mode: "0644"',
+    "  - path: etc/linuxkit.yml",
+    "    metadata: yaml",
+    "",
+  ].join("\n");
+  yamlPath = join(root, "appliance.yml");
+  await writeFile(yamlPath, yaml);
+  await writeFile(join(root, "app.conf"), "setting=1\n");
+});
+
+function loaded(text = yaml): LoadedConfig {
+  return loadConfig([{ name: yamlPath, text }]);
+}
+
+function options(o: Partial<BuildOptions> & { formats: string[] }): BuildOptions {
+  return {
+    loaded: loaded(),
+    name: "app",
+    dir: join(root, "out"),
+    arch: "amd64",
+    resolver: new ImageResolver({ cache, client: new RegistryClient({}), arch: "amd64" }),
+    cache,
+    version: "test",
+    ...o,
+  };
+}
+
+const sha = async (path: string) => createHash("sha256").update(await readFile(path)).digest("hex");
+
+/** The compressed initrd that follows the microcode archive in `initrd.img`. */
+async function initrdBody(path: string): Promise<Buffer> {
+  const bytes = await readFile(path);
+  expect(bytes.subarray(0, UCODE.length).equals(UCODE)).toBe(true);
+  return bytes.subarray(UCODE.length);
+}
+
+async function extractCpio(cpio: Buffer): Promise<string> {
+  const dir = await mkdtemp(join(root, "x-"));
+  await execa("cpio", ["-idm", "--quiet", "--no-absolute-filenames"], { input: cpio, cwd: dir });
+  return dir;
+}
+
+describe("formats", () => {
+  test("kernel+initrd: kernel, cmdline, and ucode + a gzip'd cpio holding the appliance without boot/", async () => {
+    const dir = join(root, "ki");
+    const result = await buildAppliance(options({ formats: ["kernel+initrd"], dir }));
+    expect(result.outputs.map((o) => o.slice(dir.length + 1))).toEqual(["app-kernel", "app-initrd.img", "app-cmdline"]);
+    expect(await readFile(join(dir, "app-kernel"), "utf8")).toBe("KERNEL-IMAGE-BYTES");
+    expect(await readFile(join(dir, "app-cmdline"), "utf8")).toBe("console=ttyS0 quiet");
+    const gz = await initrdBody(join(dir, "app-initrd.img"));
+    await execa("gzip", ["-t"], { input: gz });
+    const tree = await extractCpio((await execa("gzip", ["-dc"], { input: gz, encoding: "buffer" })).stdout);
+    expect(await readdir(join(tree, "boot"))).toEqual([]);
+    expect(await readFile(join(tree, "bin/busybox"), "utf8")).toBe("#!busybox\n");
+    expect(await readlink(join(tree, "bin/sh"))).toBe("busybox");
+    expect(await readlink(join(tree, "etc/resolv.conf"))).toBe("/run/resolvconf/resolv.conf");
+    expect(await readFile(join(tree, "lib/modules/6.1.0/kernel/virtio.ko"), "utf8")).toBe("virtio module");
+    expect(await readFile(join(tree, "etc/app.conf"), "utf8")).toBe("setting=1\n");
+    expect((await stat(join(tree, "etc/app.conf"))).mode & 0o777).toBe(0o644);
+    const bundles = planBundles(loaded().config, () => ({
+      Entrypoint: ["/usr/bin/app"],
+      Cmd: ["--serve"],
+      Env: ["PATH=/usr/bin:/bin"],
+    }));
+    expect(await readFile(join(tree, "containers/onboot/000-first/config.json"), "utf8")).toBe(bundles[0]!.configJson);
+    expect(await readFile(join(tree, "containers/services/svc/runtime.json"), "utf8")).toBe(bundles[1]!.runtimeJson);
+    expect(await readFile(join(tree, "containers/onboot/000-first/lower/usr/bin/app"), "utf8")).toBe(
+      "#!/bin/sh\necho app\n",
+    );
+    expect(await readFile(join(tree, "etc/linuxkit.yml"), "utf8")).toMatch(/^kernel:\n {2}image: example.com\/kiln\/kernel:1\n/);
+  });
+
+  test("tar: GNU tar reads it, boot/ included, every entry tagged with its source", async () => {
+    const dir = join(root, "tar");
+    await buildAppliance(options({ formats: ["tar"], dir }));
+    const tarFile = join(dir, "app.tar");
+    const { stdout } = await execa("tar", ["--warning=no-unknown-keyword", "-tvf", tarFile]);
+    const names = stdout.split("\n").map((l) => l.split(/\s+/).slice(5).join(" "));
+    expect(names.slice(0, 3)).toEqual(["boot/", "boot/cmdline", "boot/kernel"]);
+    expect(names).toContain("containers/services/svc/runtime.json");
+    expect(names).toContain("bin/sh link to bin/busybox");
+    const out = await mkdtemp(join(root, "untar-"));
+    await execa("tar", ["--warning=no-unknown-keyword", "-xf", tarFile, "-C", out]);
+    expect(await readFile(join(out, "boot/kernel"), "utf8")).toBe("KERNEL-IMAGE-BYTES");
+    expect(await readFile(join(out, "boot/ucode.cpio"))).toEqual(UCODE);
+    const bytes = await readFile(tarFile);
+    expect(bytes.includes("LINUXKIT.source=example.com/kiln/init:1")).toBe(true);
+    expect(bytes.includes("LINUXKIT.location=services[0]")).toBe(true);
+    expect(bytes.includes("LINUXKIT.source=linuxkit.files")).toBe(true);
+  });
+
+  test("docker: the tar with LinuxKit's Dockerfile last", async () => {
+    const dir = join(root, "docker");
+    await buildAppliance(options({ formats: ["docker"], dir }));
+    const { stdout } = await execa("tar", ["--warning=no-unknown-keyword", "-tf", join(dir, "app.docker")]);
+    expect(stdout.split("\n").at(-1)).toBe("Dockerfile");
+    const dockerfile = await execa("tar", ["--warning=no-unknown-keyword", "-xOf", join(dir, "app.docker"), "Dockerfile"]);
+    expect(dockerfile.stdout).toBe('\nFROM scratch\n\nCOPY . ./\n\nENTRYPOINT ["/bin/rc.init"]');
+  });
+
+  test("tar-kernel-initrd: kernel, initrd.img (no microcode in front), cmdline, ucode.cpio", async () => {
+    const dir = join(root, "tki");
+    await buildAppliance(options({ formats: ["tar-kernel-initrd"], dir }));
+    const file = join(dir, "app-initrd.tar");
+    const { stdout } = await execa("tar", ["-tvf", file]);
+    expect(stdout.split("\n").map((l) => l.split(/\s+/).slice(5).join(" "))).toEqual([
+      "kernel",
+      "initrd.img",
+      "cmdline",
+      "ucode.cpio",
+    ]);
+    const initrd = (await execa("tar", ["-xOf", file, "initrd.img"], { encoding: "buffer" })).stdout;
+    await execa("gzip", ["-t"], { input: Buffer.from(initrd) });
+  });
+
+  test.each<Compression>(["zstd", "xz", "none"])("--compression %s gives an initrd cpio reads", async (compression) => {
+    const dir = join(root, `c-${compression}`);
+    await buildAppliance(options({ formats: ["kernel+initrd"], dir, compression }));
+    const body = await initrdBody(join(dir, "app-initrd.img"));
+    const cpio =
+      compression === "none"
+        ? body
+        : Buffer.from((await execa(compression, ["-dc"], { input: body, encoding: "buffer" })).stdout);
+    const tree = await extractCpio(cpio);
+    expect(await readFile(join(tree, "sbin/init"), "utf8")).toBe("#!/bin/sh\necho second\n");
+  });
+
+  test("-o FILE and -o - (a stream) give the tar format's bytes", async () => {
+    const file = join(root, "o", "rootfs.tar");
+    await mkdir(join(root, "o"), { recursive: true });
+    await buildAppliance(options({ formats: ["tar"], output: file }));
+    const stream = new PassThrough();
+    const parts: Buffer[] = [];
+    stream.on("data", (c: Buffer) => parts.push(c));
+    const result = await buildAppliance(options({ formats: ["tar"], output: stream }));
+    expect(result.outputs).toEqual(["-"]);
+    const plain = join(root, "o-plain");
+    await buildAppliance(options({ formats: ["tar"], dir: plain }));
+    const expected = await sha(join(plain, "app.tar"));
+    expect(await sha(file)).toBe(expected);
+    expect(createHash("sha256").update(Buffer.concat(parts)).digest("hex")).toBe(expected);
+  });
+});
+
+describe("reproducible", () => {
+  test("every format is byte-identical across two builds, and gzip across worker counts", async () => {
+    const formats = ["kernel+initrd", "tar-kernel-initrd"];
+    const a = join(root, "repro-a");
+    const b = join(root, "repro-b");
+    await buildAppliance(options({ formats, dir: a, workers: 1 }));
+    await buildAppliance(options({ formats, dir: b, workers: 4 }));
+    for (const f of ["tar", "docker"]) {
+      await buildAppliance(options({ formats: [f], dir: a }));
+      await buildAppliance(options({ formats: [f], dir: b }));
+    }
+    const files = (await readdir(a)).sort();
+    expect(files).toEqual(["app-cmdline", "app-initrd.img", "app-initrd.tar", "app-kernel", "app.docker", "app.tar"]);
+    expect((await readdir(b)).sort()).toEqual(files);
+    for (const f of files) expect(await sha(join(b, f)), f).toBe(await sha(join(a, f)));
+  });
+});
+
+describe("incremental", () => {
+  test("an unchanged build is a no-op that touches nothing and answers fast", async () => {
+    const dir = join(root, "noop");
+    const first = await buildAppliance(options({ formats: ["kernel+initrd"], dir }));
+    expect(first.upToDate).toBe(false);
+    const before = await stat(join(dir, "app-initrd.img"));
+    const started = performance.now();
+    const second = await buildAppliance(options({ formats: ["kernel+initrd"], dir }));
+    const ms = performance.now() - started;
+    expect(second).toEqual({ ...first, upToDate: true });
+    expect(ms).toBeLessThan(500);
+    expect((await stat(join(dir, "app-initrd.img"))).mtimeMs).toBe(before.mtimeMs);
+    const record = JSON.parse(await readFile(join(cache.dir, "builds", `${first.key}.json`), "utf8")) as {
+      outputs: Array<{ path: string; sha256: string }>;
+    };
+    expect(record.outputs.map((o) => o.path)).toEqual(first.outputs);
+    expect(record.outputs[1]!.sha256).toBe(await sha(join(dir, "app-initrd.img")));
+  });
+
+  test("a changed YAML, image, source file or output, or a missing output, rebuilds", async () => {
+    const dir = join(root, "changes");
+    const build = (o: Partial<BuildOptions> = {}) => buildAppliance(options({ formats: ["kernel+initrd"], dir, ...o }));
+    expect((await build()).upToDate).toBe(false);
+    expect((await build()).upToDate).toBe(true);
+
+    expect((await build({ loaded: loaded(yaml.replace("quiet", "loud")) })).upToDate).toBe(false);
+    expect((await build()).upToDate).toBe(false);
+    expect((await build()).upToDate).toBe(true);
+
+    await writeFile(join(root, "app.conf"), "setting=2\n");
+    expect((await build()).upToDate).toBe(false);
+    expect((await build()).upToDate).toBe(true);
+
+    await putImage(cache, "example.com/kiln/app:1", { ...APP_IMAGE, config: { Entrypoint: ["/usr/bin/app", "-v"] } });
+    expect((await build()).upToDate).toBe(false);
+    await putImage(cache, "example.com/kiln/app:1", APP_IMAGE);
+    expect((await build()).upToDate).toBe(false);
+    expect((await build()).upToDate).toBe(true);
+
+    const initrd = join(dir, "app-initrd.img");
+    await utimes(initrd, new Date(), new Date(Date.now() + 5000));
+    expect((await build()).upToDate).toBe(false);
+    await rm(join(dir, "app-cmdline"));
+    expect((await build()).upToDate).toBe(false);
+    expect(await readFile(join(dir, "app-cmdline"), "utf8")).toBe("console=ttyS0 quiet");
+    expect((await build({ force: true })).upToDate).toBe(false);
+    await writeFile(join(root, "app.conf"), "setting=1\n");
+  });
+});
+
+describe("nothing half-written", () => {
+  async function listing(dir: string): Promise<string[]> {
+    return (await readdir(dir)).sort();
+  }
+
+  test("an abort between formats leaves no output, no temp file and no work directory", async () => {
+    const dir = join(root, "abort");
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, "app-kernel"), "an earlier build's kernel");
+    const controller = new AbortController();
+    const log = (line: string) => {
+      if (line.startsWith("writing tar-kernel-initrd")) controller.abort(new Error("stop here"));
+    };
+    await expect(
+      buildAppliance(options({ formats: ["kernel+initrd", "tar-kernel-initrd"], dir, signal: controller.signal, log })),
+    ).rejects.toThrow("stop here");
+    expect(await listing(dir)).toEqual(["app-kernel"]);
+    expect(await readFile(join(dir, "app-kernel"), "utf8")).toBe("an earlier build's kernel");
+  });
+
+  test("an abort in the middle of the initrd stops it too", async () => {
+    const dir = join(root, "abort2");
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(new Error("mid-way")), 5);
+    await expect(
+      buildAppliance(options({ formats: ["kernel+initrd", "tar"].slice(0, 1), dir, signal: controller.signal })),
+    ).rejects.toThrow("mid-way");
+    expect(await listing(dir).catch(() => [])).toEqual([]);
+  });
+
+  test("a failing input fails the build before any output appears", async () => {
+    const dir = join(root, "fail");
+    const broken = loaded(yaml.replace("source: app.conf", "source: missing.conf"));
+    const err = await buildAppliance(options({ formats: ["kernel+initrd"], dir, loaded: broken })).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(KilnError);
+    expect((err as KilnError).message).toMatch(/files\[0\]: cannot read the source .*missing.conf/);
+    expect(await listing(dir)).toEqual([]);
+  });
+});
+
+describe("usage", () => {
+  test.each([
+    [{ formats: ["tar", "kernel+initrd"] }, /format tar must be the only format/],
+    [{ formats: ["kernel+initrd"], output: "x.tar" }, /-o is only for a single streamable format/],
+    [{ formats: ["iso-efii"] }, /unknown format "iso-efii"/],
+    [{ formats: ["gcp"] }, /format gcp is not supported by this version of kiln yet/],
+  ])("%j is refused", async (o, message) => {
+    const err = await buildAppliance(options(o)).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UsageError);
+    expect((err as Error).message).toMatch(message);
+  });
+  test("a format that needs a kernel says so when the YAML has none", async () => {
+    await expect(
+      buildAppliance(options({ formats: ["kernel+initrd"], loaded: loaded("init:\n  - example.com/kiln/init:1\n") })),
+    ).rejects.toThrow(/format kernel\+initrd needs a kernel/);
+  });
+});
