@@ -1,11 +1,10 @@
-import { spawnSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startDockerEngine, startRegistry, type TestRegistry } from "@kiln/builder/testing";
-import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { kiln, REPO_ROOT } from "./test-helpers.js";
 
@@ -14,6 +13,11 @@ const scratch = mkdtempSync(join(tmpdir(), "kiln-pkg-test-"));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 const BIN = fileURLToPath(new URL("../dist/main.js", import.meta.url));
+
+/** The manifest digest skopeo, an independent client, sees at `ref`. */
+function skopeoDigest(...args: string[]): string {
+  return JSON.parse(execFileSync("skopeo", ["inspect", ...args], { encoding: "utf8" })).Digest;
+}
 
 async function recipe(name: string, extra = ""): Promise<string> {
   const dir = await mkdtemp(join(scratch, "kiln-cli-pkg-"));
@@ -56,8 +60,7 @@ describe("kiln pkg", () => {
     expect(quiet.stderr).toBe("");
     expect(quiet.stdout).toBe(built.stdout);
 
-    const local = await execa("skopeo", ["inspect", `oci:${cache}:${name}`]);
-    expect(JSON.parse(local.stdout).Digest).toBe(digest);
+    expect(skopeoDigest(`oci:${cache}:${name}`)).toBe(digest);
   });
 
   test("--push uploads to a registry, --output writes an OCI layout; both read back by skopeo", async () => {
@@ -79,10 +82,8 @@ describe("kiln pkg", () => {
     const [built, pushed] = r.stdout.trim().split("\n");
     const digest = built!.split("\t")[1];
     expect(pushed).toBe(`${target}\t${digest}`);
-    const remote = await execa("skopeo", ["inspect", "--tls-verify=false", `docker://${target}`]);
-    expect(JSON.parse(remote.stdout).Digest).toBe(digest);
-    const written = await execa("skopeo", ["inspect", `oci:${layout}:dev`]);
-    expect(JSON.parse(written.stdout).Digest).toBe(digest);
+    expect(skopeoDigest("--tls-verify=false", `docker://${target}`)).toBe(digest);
+    expect(skopeoDigest(`oci:${layout}:dev`)).toBe(digest);
   });
 
   test("several recipes with --push push each to PREFIX/NAME:TAG", async () => {

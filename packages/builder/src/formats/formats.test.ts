@@ -207,9 +207,9 @@ describe("raw-efi", () => {
       expect.stringMatching(/^::\/\.kiln-[0-9a-f]{16}$/),
     ]);
     const grub = await out("mtype", ["-i", fat, "::/EFI/BOOT/grub.cfg"]);
-    // GRUB's own quoting is escaped, so the kernel gets the command line as written, plus `text`.
+    // One GRUB word per kernel argument, quoted where GRUB would otherwise expand or split it.
     expect(grub).toContain(
-      '\tlinux /kernel console=ttyS0 kiln.q=\\"a b\\" kiln.d=\\$x\\;y text\n\tinitrd /initrd.img\n',
+      "\tlinux /kernel console=ttyS0 'kiln.q=a b' 'kiln.d=$x;y' text\n\tinitrd /initrd.img\n",
     );
   });
 });
