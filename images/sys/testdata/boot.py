@@ -12,7 +12,9 @@ p.add_argument("--append", default="console=ttyS0 panic=-1")
 p.add_argument("--disk", action="append", default=[])
 p.add_argument("--cdrom")
 p.add_argument("--mem", default="1024")
+p.add_argument("--publish", action="append", default=[], help="HOSTPORT:GUESTPORT on 127.0.0.1")
 p.add_argument("--powerdown-after")
+p.add_argument("--powerdown-delay", type=float, default=1.0)
 p.add_argument("--expect", action="append", default=[])
 p.add_argument("--timeout", type=float, default=300)
 p.add_argument("--log")
@@ -21,7 +23,8 @@ a = p.parse_args()
 qmp_path = os.path.join(tempfile.mkdtemp(), "qmp.sock")
 cmd = ["qemu-system-x86_64", "-accel", "tcg", "-machine", "q35", "-m", a.mem, "-nographic", "-no-reboot",
        "-kernel", a.kernel, "-initrd", a.initrd, "-append", a.append,
-       "-nic", "user,restrict=on,model=virtio-net-pci",
+       "-nic", "user,restrict=on,model=virtio-net-pci" + "".join(
+           f",hostfwd=tcp:127.0.0.1:{h}-:{g}" for h, g in (x.split(":") for x in a.publish)),
        "-qmp", f"unix:{qmp_path},server=on,wait=off"]
 for i, d in enumerate(a.disk):
     cmd += ["-drive", f"file={d},format=raw,index={i},media=disk"]
@@ -53,7 +56,7 @@ for raw in proc.stdout:
         met.append(t)
     if a.powerdown_after and not pressed and re.search(a.powerdown_after, line):
         pressed = True
-        threading.Timer(1.0, powerdown).start()
+        threading.Timer(a.powerdown_delay, powerdown).start()
 code = proc.wait(); timer.cancel()
 t = time.monotonic() - start
 print(f"== qemu exited {code} after {t:.2f}s; {len(met)}/{len(expect)} expectations met")

@@ -44,11 +44,13 @@ test("data written to a new disk survives into a second run, which reuses the sa
     const lines = fixtureLines(vm.console);
     expect(lines).toContain("disk written");
     expect(lines).toContain("data label cidata");
-    expect(lines).toContain("data files config ");
+    expect(lines).toContain("data files config");
     const text = vm.console.replaceAll("\r", "");
+    // init.sh prints the file, then a newline of its own, then the end marker.
     expect(text.slice(text.indexOf("data begin\n") + 11, text.indexOf("\nKILN-FIXTURE: data end"))).toBe(
-      `${data}\n`,
+      data,
     );
+    await vm.waitForConsole(/KILN-FIXTURE: ready/, { timeoutMs: 60_000 });
     expect((await vm.stop({ timeoutMs: 60_000 })).reason).toBe("poweroff");
   }
   const before = fingerprint(disk);
@@ -58,6 +60,7 @@ test("data written to a new disk survives into a second run, which reuses the sa
     expect(fingerprint(disk)).toEqual(before); // kiln itself did not touch it
     await vm.waitForConsole(/KILN-FIXTURE: disk says .*/, { timeoutMs: 240_000 });
     expect(fixtureLines(vm.console)).toContain("disk says kiln-disk-t0k3n");
+    await vm.waitForConsole(/KILN-FIXTURE: ready/, { timeoutMs: 60_000 });
     expect((await vm.stop({ timeoutMs: 60_000 })).reason).toBe("poweroff");
   }
   expect(statSync(disk).ino).toBe(before.ino);

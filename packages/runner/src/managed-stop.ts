@@ -2,6 +2,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { ManagedVm } from "./managed.js";
 import { QmpClient } from "./qmp.js";
 import { isVmProcess, statePaths } from "./state-dir.js";
+import { POWER_BUTTON_REPEAT_MS } from "./vm.js";
 
 export interface StopResult {
   /** The guest powered off after the ACPI request. */
@@ -43,13 +44,20 @@ export async function stopManagedVm(
   let why: string;
   try {
     const qmp = await QmpClient.connect(statePaths(vm.stateDir).qmp, { timeoutMs: 3000 });
+    let stopped: boolean;
+    // Pressed again every 5 s, as Vm.stop does: a press before the guest listens for it is lost.
+    const again = setInterval(
+      () => void qmp.execute("system_powerdown").catch(() => {}),
+      POWER_BUTTON_REPEAT_MS,
+    );
     try {
       await qmp.execute("system_powerdown");
+      stopped = await gone(pid, vm.stateDir, timeoutMs);
     } finally {
+      clearInterval(again);
       await qmp.close();
     }
-    if (await gone(pid, vm.stateDir, timeoutMs))
-      return { graceful: true, alreadyStopped: false, durationMs: Date.now() - started };
+    if (stopped) return { graceful: true, alreadyStopped: false, durationMs: Date.now() - started };
     why = `the guest did not power off within ${(timeoutMs / 1000).toFixed(0)} s of the ACPI request`;
   } catch (e) {
     if (!isVmProcess(pid, vm.stateDir))

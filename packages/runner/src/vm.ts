@@ -50,6 +50,7 @@ export interface VmTimings {
 }
 
 const PANIC = /Kernel panic - not syncing/;
+export const POWER_BUTTON_REPEAT_MS = 5000;
 /** The console kept in memory; older text is dropped (it stays in console.log). */
 const CONSOLE_KEEP = 4 << 20;
 
@@ -310,17 +311,23 @@ export class Vm implements AsyncDisposable {
     return q.execute<T>(command, args);
   }
 
-  /** ACPI power-down over QMP; if the guest has not powered off after `timeoutMs`, kill QEMU. */
+  /**
+   * ACPI power-down over QMP; if the guest has not powered off after `timeoutMs`, kill QEMU. The button
+   * is pressed again every 5 s: a press before the guest listens for it (early in boot) is lost.
+   */
   async stop(options: { timeoutMs?: number } = {}): Promise<VmExit> {
     if (this.#exit) return this.#exit;
     const timeoutMs = options.timeoutMs ?? 30_000;
-    await this.qmp("system_powerdown").catch(() => {});
+    const press = () => void this.qmp("system_powerdown").catch(() => {});
+    press();
+    const again = setInterval(press, POWER_BUTTON_REPEAT_MS);
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<"timeout">((r) => {
       timer = setTimeout(() => r("timeout"), timeoutMs);
     });
     const first = await Promise.race([this.exited, timedOut]);
     clearTimeout(timer);
+    clearInterval(again);
     if (first === "timeout") return this.kill();
     return first;
   }

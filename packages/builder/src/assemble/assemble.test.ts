@@ -89,6 +89,8 @@ describe("kernel", () => {
       "boot",
       "boot/cmdline",
       "boot/kernel",
+      "lib",
+      "lib/modules",
       "lib/modules/6.1.0",
       "lib/modules/6.1.0/kernel",
       "lib/modules/6.1.0/kernel/virtio.ko",
@@ -101,6 +103,22 @@ describe("kernel", () => {
     // The modules keep their own time stamps; everything is tagged as the kernel's.
     expect(find(seen, "lib/modules/6.1.0/modules.dep")[0]!.mtime).toBe(Date.parse("2020-01-02T03:04:05Z"));
     for (const s of seen) expect(s).toMatchObject({ source: "example.com/kiln/kernel:1", location: "kernel" });
+  });
+  test("directories the modules tarball leaves out are added before their first child", async () => {
+    await add(
+      "example.com/kiln/kernel:bare",
+      await kernelImage({ modules: [{ name: "lib/modules/6.1.0/kernel/a.ko", content: "a" }, { name: "lib/modules/6.1.0/b.ko" }] }),
+    );
+    const seen = await assemble("kernel:\n  image: example.com/kiln/kernel:bare\n");
+    expect(paths(seen).slice(3)).toEqual([
+      "lib",
+      "lib/modules",
+      "lib/modules/6.1.0",
+      "lib/modules/6.1.0/kernel",
+      "lib/modules/6.1.0/kernel/a.ko",
+      "lib/modules/6.1.0/b.ko",
+    ]);
+    expect(find(seen, "lib/modules")[0]).toMatchObject({ type: "directory", mode: 0o755, mtime: MTIME.getTime() });
   });
   test("tar: none skips the modules; a missing kernel or modules tarball is an error naming it", async () => {
     const none = await assemble("kernel:\n  image: example.com/kiln/kernel:1\n  tar: none\n");

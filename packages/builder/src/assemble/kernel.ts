@@ -29,9 +29,14 @@ function notARegularFile(image: ApplianceImage, name: string, type: string): Kil
   });
 }
 
-/** The entries of the modules tarball, appended at the root with the kernel image's tags. */
-async function* modules(body: Readable, tarName: string, origin: Origin): AsyncGenerator<FlatEntry> {
+/**
+ * The entries of the modules tarball, appended at the root with the kernel image's tags. A directory the
+ * tarball leaves out (`tar cf kernel.tar lib/modules` has no `lib`) is added before its first child: the
+ * kernel's initramfs unpacker creates no missing parents, so those files would silently not exist.
+ */
+async function* modules(body: Readable, tarName: string, origin: Origin, mtime: Date): AsyncGenerator<FlatEntry> {
   const label = `${origin.source} ${tarName}`;
+  const dirs = new Set<string>();
   for await (const item of readTar(body)) {
     const read = readHeader(item.header, item.paxRaw, label);
     if (read.kind === "skip") {
@@ -44,6 +49,14 @@ async function* modules(body: Readable, tarName: string, origin: Origin): AsyncG
       });
     }
     const entry = tagged(read.entry, origin);
+    const parts = entry.path.split("/");
+    for (let i = 1; i < parts.length; i++) {
+      const parent = parts.slice(0, i).join("/");
+      if (dirs.has(parent)) continue;
+      dirs.add(parent);
+      yield directory(parent, mtime, origin);
+    }
+    if (entry.type === "directory") dirs.add(entry.path);
     if (entry.type !== "file") {
       await drain(item);
       yield { entry };
@@ -96,7 +109,7 @@ export async function* kernelEntries(
       yield { entry: kernel, body: body! };
     } else if (path === names.tar) {
       foundTar = true;
-      yield* modules(body!, path, origin);
+      yield* modules(body!, path, origin, o.mtime);
     } else {
       const ucode = tagged({ ...entry, path: "boot/ucode.cpio", uid: 0, gid: 0, mtime: o.mtime }, origin);
       delete ucode.uname;

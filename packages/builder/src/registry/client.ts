@@ -70,6 +70,19 @@ export class RegistryClient {
     return { bytes, mediaType };
   }
 
+  /**
+   * The URL and headers of a blob GET as this client would first send it (mirror, plain HTTP, the token
+   * it holds), for a download made elsewhere: a worker thread (blob-workers.ts). Anything but a 200
+   * there is handed back to `blob()`, which deals with challenges, retries and errors.
+   */
+  blobTarget(ref: RegistryRef, digest: string): { url: string; headers: Record<string, string> } {
+    const base = this.baseUrl(ref.domain);
+    const headers: Record<string, string> = { "user-agent": this.options.userAgent ?? "kiln" };
+    const token = this.tokens.get(`${base}|${ref.path}`);
+    if (token) headers.authorization = token;
+    return { url: `${base}/v2/${ref.path}/blobs/${digest}`, headers };
+  }
+
   /** The blob's body as a stream. The caller verifies it (OciCache.writeBlob). */
   async blob(ref: RegistryRef, digest: string): Promise<Readable> {
     const res = await this.request(ref, `/v2/${ref.path}/blobs/${digest}`, {});

@@ -1,5 +1,8 @@
+import { rm } from "node:fs/promises";
+import { availableParallelism } from "node:os";
 import { formatImageRef, KilnError, parseRegistryRef, type RegistryRef } from "@kiln/spec";
 import pLimit from "p-limit";
+import { commitTemp, tempPathFor } from "../cache/atomic.js";
 import type { OciCache } from "../cache/cache.js";
 import { sha256 } from "../cache/digest.js";
 import {
@@ -11,6 +14,7 @@ import {
   MANIFEST_TYPES,
   MediaType,
 } from "../oci/types.js";
+import { BlobWorkers } from "./blob-workers.js";
 import type { RegistryClient } from "./client.js";
 import { hostArch, PlatformNotFoundError, selectPlatform } from "./platform.js";
 
@@ -26,7 +30,14 @@ export interface PullOptions {
   onProgress?: (event: { digest: string; size: number; received: number; cached: boolean }) => void;
   /** Attempts per blob when a transfer breaks or arrives corrupt. */
   blobAttempts?: number;
+  /**
+   * Blobs of at least this many bytes are downloaded, hashed and written by worker threads, so parallel
+   * layers use every core; smaller ones (configs) are not worth a thread. `Infinity` turns workers off.
+   */
+  workerMinBytes?: number;
 }
+
+const WORKER_MIN_BYTES = 1024 * 1024;
 
 /** An image resolved to one platform, with every blob in the cache. */
 export interface ResolvedImage {
@@ -130,8 +141,11 @@ export async function pullImage(
   }
   const manifest = JSON.parse(manifestBytes.toString("utf8")) as ImageManifest;
 
-  const limit = pLimit(options.concurrency ?? 4);
+  const concurrency = options.concurrency ?? 4;
+  const limit = pLimit(concurrency);
   const attempts = options.blobAttempts ?? 3;
+  const workerMin = options.workerMinBytes ?? WORKER_MIN_BYTES;
+  const workers = new BlobWorkers(Math.min(concurrency, availableParallelism()));
   // allSettled, not all: a failed pull returns only after every other download has finished or
   // cleaned up, so no temp file outlives the error.
   const settled = await Promise.allSettled(
@@ -141,13 +155,22 @@ export async function pullImage(
           options.onProgress?.({ digest: d.digest, size: d.size, received: d.size, cached: true });
           return;
         }
-        for (let attempt = 1; ; attempt++) {
+        const report = (received: number) =>
+          options.onProgress?.({ digest: d.digest, size: d.size, received, cached: false });
+        let attempt = 1;
+        if (d.size >= workerMin) {
+          const outcome = await downloadInWorker(workers, client, cache, ref, d, report);
+          if (outcome === "stored") return;
+          // A broken or corrupt transfer was one attempt; any other answer is the client's to handle.
+          if (outcome === "failed") attempt = 2;
+        }
+        for (; ; attempt++) {
           let received = 0;
           try {
             const body = await client.blob(ref, d.digest);
             await cache.writeBlob(d, body, `${name} blob ${d.digest}`, (n) => {
               received += n;
-              options.onProgress?.({ digest: d.digest, size: d.size, received, cached: false });
+              report(received);
             });
             return;
           } catch (e) {
@@ -157,9 +180,35 @@ export async function pullImage(
       }),
     ),
   );
+  await workers.close();
   const failed = settled.find((r): r is PromiseRejectedResult => r.status === "rejected");
   if (failed) throw failed.reason;
   const config = await cache.readJson<ImageConfigBlob>(manifest.config.digest);
   await cache.tag(name, root);
   return { name, root, manifestDescriptor, manifest, config, fromCache: false };
+}
+
+/**
+ * One attempt at a blob in a worker thread. The worker reports the digest and size of what it wrote;
+ * the temp file is renamed into the cache only if they match the descriptor.
+ */
+async function downloadInWorker(
+  workers: BlobWorkers,
+  client: RegistryClient,
+  cache: OciCache,
+  ref: RegistryRef,
+  d: Descriptor,
+  report: (received: number) => void,
+): Promise<"stored" | "failed" | "status"> {
+  const target = cache.blobPath(d.digest);
+  const tmp = tempPathFor(target);
+  const result = await workers.fetch({ ...client.blobTarget(ref, d.digest), tmp, size: d.size }, report);
+  if (result.type === "status") return "status";
+  if (result.type === "error") return "failed"; // the worker removed its temp file
+  if (result.digest !== d.digest || result.size !== d.size) {
+    await rm(tmp, { force: true });
+    return "failed";
+  }
+  await commitTemp(tmp, target);
+  return "stored";
 }

@@ -80,7 +80,7 @@ export interface TarFixtureEntry {
 export async function applianceTar(out: string, entries: readonly TarFixtureEntry[]): Promise<void> {
   const p = pack();
   const chunks: Buffer[] = [];
-  p.on("data", (c: Buffer) => chunks.push(c));
+  p.on("data", (c: unknown) => chunks.push(c as Buffer));
   const done = new Promise<void>((resolve) => p.on("end", () => resolve()));
   for (const e of entries) {
     const type = e.type ?? "file";

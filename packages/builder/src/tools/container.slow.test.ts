@@ -152,7 +152,7 @@ describe("--builder container", () => {
       "--format",
       "{{.Names}}",
     ]);
-    expect(ps.stdout.trim()).toBe("");
+    expect(String(ps.stdout).trim()).toBe("");
   });
 
   it("says how to get an image that is not in the engine", async () => {

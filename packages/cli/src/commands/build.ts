@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import { stat } from "node:fs/promises";
 import { basename, extname } from "node:path";
 import {
@@ -165,6 +166,8 @@ async function withInterrupt(
   fn: (signal: AbortSignal) => Promise<number>,
 ): Promise<number> {
   const controller = new AbortController();
+  // Every pull, package build and writer of the build listens to this one signal.
+  setMaxListeners(0, controller.signal);
   const stop = (sig: NodeJS.Signals) => {
     if (controller.signal.aborted) return;
     ctx.stderr.write(`kiln: ${sig}: stopping, removing partial outputs\n`);

@@ -84,6 +84,8 @@ export async function putImage(cache: OciCache, ref: string, image: TestImage, a
 export async function kernelImage(o: { kernel?: string; modules?: LayerEntry[]; ucode?: Buffer } = {}): Promise<TestImage> {
   const modules = await layerTar(
     o.modules ?? [
+      { name: "lib/", type: "directory" },
+      { name: "lib/modules/", type: "directory" },
       { name: "lib/modules/6.1.0/", type: "directory" },
       { name: "lib/modules/6.1.0/kernel/", type: "directory" },
       { name: "lib/modules/6.1.0/kernel/virtio.ko", content: "virtio module" },

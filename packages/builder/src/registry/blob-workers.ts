@@ -1,0 +1,85 @@
+// A small pool of blob-download worker threads (blob-worker.ts), one per core at most.
+
+import { availableParallelism } from "node:os";
+import { Worker } from "node:worker_threads";
+import { type BlobJob, type BlobJobMessage, blobWorkerMain } from "./blob-worker.js";
+
+const SOURCE = `(${blobWorkerMain.toString()})()`;
+
+export type BlobResult = Exclude<BlobJobMessage, { type: "progress" }>;
+
+interface Pending {
+  resolve(result: BlobResult): void;
+  onProgress?: (received: number) => void;
+  worker: Worker;
+}
+
+export class BlobWorkers {
+  private readonly workers: Worker[] = [];
+  private readonly busy = new Map<Worker, number>();
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 0;
+  private readonly size: number;
+
+  /** At most `size` threads, started as jobs arrive. */
+  constructor(size: number = availableParallelism()) {
+    this.size = Math.max(1, size);
+  }
+
+  private pick(): Worker {
+    if (this.workers.length < this.size) {
+      const worker = new Worker(SOURCE, { eval: true });
+      worker.on("message", (m: BlobJobMessage) => this.receive(m));
+      // A crashed worker fails its jobs as errors; the caller then downloads them in the main thread.
+      worker.on("error", (e) => this.fail(worker, e.message));
+      worker.on("exit", () => this.fail(worker, "the download worker exited"));
+      this.workers.push(worker);
+      this.busy.set(worker, 0);
+      return worker;
+    }
+    return this.workers.reduce((a, b) => (this.busy.get(a)! <= this.busy.get(b)! ? a : b));
+  }
+
+  private receive(m: BlobJobMessage): void {
+    const p = this.pending.get(m.id);
+    if (!p) return;
+    if (m.type === "progress") {
+      p.onProgress?.(m.received);
+      return;
+    }
+    this.settle(m.id, p, m);
+  }
+
+  private settle(id: number, p: Pending, result: BlobResult): void {
+    this.pending.delete(id);
+    const left = (this.busy.get(p.worker) ?? 1) - 1;
+    if (this.busy.has(p.worker)) this.busy.set(p.worker, left);
+    if (left === 0) p.worker.unref(); // an idle pool never keeps the process alive
+    p.resolve(result);
+  }
+
+  private fail(worker: Worker, message: string): void {
+    const i = this.workers.indexOf(worker);
+    if (i >= 0) this.workers.splice(i, 1);
+    this.busy.delete(worker);
+    for (const [id, p] of this.pending)
+      if (p.worker === worker) this.settle(id, p, { id, type: "error", message });
+  }
+
+  /** Download one blob into `job.tmp`. Never rejects: failures come back as results. */
+  fetch(job: Omit<BlobJob, "id">, onProgress?: (received: number) => void): Promise<BlobResult> {
+    const id = this.nextId++;
+    const worker = this.pick();
+    this.busy.set(worker, this.busy.get(worker)! + 1);
+    worker.ref();
+    return new Promise((resolve) => {
+      this.pending.set(id, { resolve, onProgress, worker });
+      worker.postMessage({ ...job, id });
+    });
+  }
+
+  async close(): Promise<void> {
+    const workers = this.workers.splice(0);
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+}
