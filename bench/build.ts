@@ -1,9 +1,9 @@
 // `kiln build` of the MinIO appliance (examples/minio.yml) from a warm cache: the full kernel+initrd build,
 // its peak RSS and initrd size, the no-op rebuild, and kiln's parallel gzip against pigz on the same bytes
 // (the appliance's uncompressed cpio). Prints Markdown for docs/benchmarks.md. The CLI must be built.
-//   npx tsx bench/build.ts [runs=3] [yaml=examples/minio.yml]
-// Optional peer: LK_BUILD=/path/to/cmd, run as `cmd YAML CACHE OUTDIR kernel+initrd`, builds the same
-// appliance with LinuxKit (its @pkg: images replaced by the names kiln built them as, which are in CACHE).
+//   npx tsx bench/build.ts [runs=3] [cache=a new temp dir] [linuxkit-cmd] [yaml=examples/minio.yml]
+// The optional peer, run as `linuxkit-cmd YAML CACHE OUTDIR kernel+initrd`, builds the same appliance with
+// LinuxKit (its @pkg: images replaced by the names kiln built them as, which are in CACHE).
 import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { availableParallelism, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -12,21 +12,27 @@ import { execa } from "execa";
 
 const runs = Number(process.argv[2] ?? 3);
 const here = fileURLToPath(new URL(".", import.meta.url));
-const yml = resolve(process.argv[3] ?? join(here, "../examples/minio.yml"));
+const cacheArg = process.argv[3];
+const linuxkit = process.argv[4];
+const yml = resolve(process.argv[5] ?? join(here, "../examples/minio.yml"));
 const kiln = join(here, "../packages/cli/dist/main.js");
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const mib = (n: number) => (n / 2 ** 20).toFixed(1);
 
 async function timed(cmd: string, args: string[]): Promise<{ secs: number; rssMiB: number; stderr: string }> {
   const r = await execa("/usr/bin/time", ["-f", "TIME %e %M", cmd, ...args]);
-  const line = r.stderr.trim().split("\n").filter((l) => l.startsWith("TIME ")).pop()!;
+  const line = r.stderr
+    .trim()
+    .split("\n")
+    .filter((l) => l.startsWith("TIME "))
+    .pop()!;
   const [, secs, kib] = line.split(" ").map(Number);
   return { secs: secs!, rssMiB: kib! / 1024, stderr: r.stderr };
 }
 
 const root = await mkdtemp(join(tmpdir(), "bench-build-"));
 try {
-  const cache = process.env.KILN_BENCH_CACHE ?? join(root, "cache");
+  const cache = cacheArg ? resolve(cacheArg) : join(root, "cache");
   const out = join(root, "out");
   const name = "appliance";
   const args = ["build", "--cache", cache, "--dir", out, "--name", name, "-f", "kernel+initrd"];
@@ -39,18 +45,26 @@ try {
     noop.push({ secs: n.secs, checkedMs: Number(/checked in (\d+) ms/.exec(n.stderr)?.[1] ?? Number.NaN) });
   }
   const initrd = (await stat(join(out, `${name}-initrd.img`))).size;
-  const version = median(await Promise.all([0, 1, 2].map(async () => (await timed(process.execPath, [kiln, "--version"])).secs)));
+  const version = median(
+    await Promise.all([0, 1, 2].map(async () => (await timed(process.execPath, [kiln, "--version"])).secs)),
+  );
 
   let peer = "";
-  if (process.env.LK_BUILD) {
+  if (linuxkit) {
     const names = new Map<string, string>();
-    for (const m of warm.stderr.matchAll(/kiln: ([a-z0-9-]+): (?:built|up to date \()(kiln\.local\/pkg\/[a-z0-9-]+:[0-9a-f]+)/g))
+    for (const m of warm.stderr.matchAll(
+      /kiln: ([a-z0-9-]+): (?:built|up to date \()(kiln\.local\/pkg\/[a-z0-9-]+:[0-9a-f]+)/g,
+    ))
       names.set(m[1]!, m[2]!);
-    const text = (await readFile(yml, "utf8")).replace(/"@pkg:[^"]*\/([a-z0-9-]+)"/g, (_, pkg: string) => names.get(pkg) ?? pkg);
+    const text = (await readFile(yml, "utf8")).replace(
+      /"@pkg:[^"]*\/([a-z0-9-]+)"/g,
+      (_, pkg: string) => names.get(pkg) ?? pkg,
+    );
     const resolved = join(root, "linuxkit.yml");
     await writeFile(resolved, text);
     const lk: Array<{ secs: number; rssMiB: number }> = [];
-    for (let i = 0; i < runs; i++) lk.push(await timed(process.env.LK_BUILD, [resolved, cache, join(root, `lk-${i}`), "kernel+initrd"]));
+    for (let i = 0; i < runs; i++)
+      lk.push(await timed(linuxkit, [resolved, cache, join(root, `lk-${i}`), "kernel+initrd"]));
     const lkInitrd = (await stat(join(root, "lk-0", "lk-initrd.img"))).size;
     const k = median(full.map((f) => f.secs));
     const l = median(lk.map((f) => f.secs));
@@ -59,7 +73,20 @@ try {
 
   // gzip: kiln's compressor against pigz on the appliance's uncompressed cpio.
   const raw = join(root, "raw");
-  await timed(process.execPath, [kiln, "build", "-q", "--cache", cache, "--dir", raw, "--name", name, "--compression", "none", yml]);
+  await timed(process.execPath, [
+    kiln,
+    "build",
+    "-q",
+    "--cache",
+    cache,
+    "--dir",
+    raw,
+    "--name",
+    name,
+    "--compression",
+    "none",
+    yml,
+  ]);
   const cpio = join(raw, `${name}-initrd.img`);
   const cpioBytes = (await stat(cpio)).size;
   const cores = availableParallelism();
@@ -76,18 +103,32 @@ try {
   const kSecs = median(kg.map((x) => x.secs));
   const pSecs = median(pg.map((x) => x.secs));
   const rate = (secs: number) => (cpioBytes / 2 ** 20 / secs).toFixed(1);
-  console.log(`${yml.slice(dirname(here).length + 1)}, ${runs} runs, medians; first build into the cache: ${warm.secs.toFixed(1)} s.\n`);
+  console.log(
+    `${yml.slice(dirname(here).length + 1)}, ${runs} runs, medians; first build into the cache: ${warm.secs.toFixed(1)} s.\n`,
+  );
   console.log("| measure | value |\n| --- | --- |");
-  console.log(`| full build, warm cache (\`kiln build --force -f kernel+initrd\`) | ${median(full.map((f) => f.secs)).toFixed(2)} s |`);
+  console.log(
+    `| full build, warm cache (\`kiln build --force -f kernel+initrd\`) | ${median(full.map((f) => f.secs)).toFixed(2)} s |`,
+  );
   console.log(`| peak RSS of that build | ${median(full.map((f) => f.rssMiB)).toFixed(0)} MiB |`);
   console.log(`| initrd size (gzip -6) | ${mib(initrd)} MiB (uncompressed cpio ${mib(cpioBytes)} MiB) |`);
-  console.log(`| no-op rebuild, whole command | ${median(noop.map((n) => n.secs)).toFixed(2)} s (\`kiln --version\` alone: ${version.toFixed(2)} s) |`);
-  console.log(`| no-op rebuild, from the command's start to its answer | ${median(noop.map((n) => n.checkedMs)).toFixed(0)} ms |`);
+  console.log(
+    `| no-op rebuild, whole command | ${median(noop.map((n) => n.secs)).toFixed(2)} s (\`kiln --version\` alone: ${version.toFixed(2)} s) |`,
+  );
+  console.log(
+    `| no-op rebuild, from the command's start to its answer | ${median(noop.map((n) => n.checkedMs)).toFixed(0)} ms |`,
+  );
   process.stdout.write(peer);
-  console.log(`\n| gzip -6 of the ${mib(cpioBytes)} MiB cpio, ${cores} cores | time (s) | MiB/s | output (MiB) |\n| --- | --- | --- | --- |`);
-  console.log(`| kiln (worker threads, 1 MiB blocks) | ${kSecs.toFixed(2)} | ${rate(kSecs)} | ${mib(kg[0]!.bytes)} |`);
+  console.log(
+    `\n| gzip -6 of the ${mib(cpioBytes)} MiB cpio, ${cores} cores | time (s) | MiB/s | output (MiB) |\n| --- | --- | --- | --- |`,
+  );
+  console.log(
+    `| kiln (worker threads, 1 MiB blocks) | ${kSecs.toFixed(2)} | ${rate(kSecs)} | ${mib(kg[0]!.bytes)} |`,
+  );
   console.log(`| pigz -6 -p ${cores} | ${pSecs.toFixed(2)} | ${rate(pSecs)} | ${mib(pg[0]!.bytes)} |`);
-  console.log(`| ratio kiln/pigz | **${(kSecs / pSecs).toFixed(2)}** | | ${(kg[0]!.bytes / pg[0]!.bytes).toFixed(3)} |`);
+  console.log(
+    `| ratio kiln/pigz | **${(kSecs / pSecs).toFixed(2)}** | | ${(kg[0]!.bytes / pg[0]!.bytes).toFixed(3)} |`,
+  );
 } finally {
   await rm(root, { recursive: true, force: true });
 }

@@ -9,5 +9,6 @@ const started = performance.now();
 let bytes = 0;
 for await (const chunk of gzipParallel(createReadStream(file, { highWaterMark: 1 << 20 }), {
   workers: Number(workers ?? availableParallelism()),
-})) bytes += chunk.length;
+}))
+  bytes += chunk.length;
 console.log(`${((performance.now() - started) / 1000).toFixed(3)} ${bytes}`);

@@ -6,10 +6,11 @@
 // Without --registry it starts Debian's docker-registry on 127.0.0.1 at a free port and keeps serving until
 // Ctrl-C. NAMEs default to every image examples/minio.yml names. --yaml FILE also writes FILE with its
 // `@pkg:…/images/NAME` references replaced by the pushed ones, to standard output.
+
+import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import { OciCache } from "../packages/builder/src/index.ts";
 import { startRegistry } from "../packages/builder/src/testing/index.ts";
-import { readFile } from "node:fs/promises";
 import {
   APPLIANCE_PACKAGES,
   packagesOf,
@@ -33,7 +34,10 @@ const cache = await OciCache.open(values.cache ?? imageCacheDir());
 const registry = values.registry === undefined ? await startRegistry() : undefined;
 const host = values.registry ?? registry!.host;
 try {
-  const pushed = await pushPackages(host, names, { cache, log: (l) => console.error(`registry-images: ${l}`) });
+  const pushed = await pushPackages(host, names, {
+    cache,
+    log: (l) => console.error(`registry-images: ${l}`),
+  });
   if (yaml) process.stdout.write(withRegistryRefs(yaml, pushed));
   else for (const p of pushed.values()) console.log(`${p.name}\t${p.ref}`);
   if (registry) {

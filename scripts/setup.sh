@@ -15,6 +15,7 @@ APT_PACKAGES=(
   xorriso squashfs-tools mtools dosfstools fdisk e2fsprogs
   isolinux syslinux syslinux-common grub-efi-amd64-bin grub-pc-bin
   skopeo umoci docker-registry apache2-utils libarchive-tools docker.io
+  strace # bench/run-qemu.ts times the exec of QEMU with it
 )
 
 missing=()

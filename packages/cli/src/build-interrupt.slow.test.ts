@@ -29,12 +29,20 @@ interface Run {
   ms: number;
 }
 
-function build(dir: string, env: NodeJS.ProcessEnv, interrupt?: { afterMs: number; signal: NodeJS.Signals }): Promise<Run> {
+function build(
+  dir: string,
+  env: NodeJS.ProcessEnv,
+  interrupt?: { afterMs: number; signal: NodeJS.Signals },
+): Promise<Run> {
   const started = Date.now();
-  const child = spawn(process.execPath, [BIN, "build", "--cache", cacheDir, "--dir", dir, "-f", FORMATS, yml], {
-    env: { ...process.env, ...env },
-    stdio: ["ignore", "ignore", "pipe"],
-  });
+  const child = spawn(
+    process.execPath,
+    [BIN, "build", "--cache", cacheDir, "--dir", dir, "-f", FORMATS, yml],
+    {
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "ignore", "pipe"],
+    },
+  );
   let stderr = "";
   child.stderr.on("data", (c: Buffer) => {
     stderr += c.toString();
@@ -49,7 +57,10 @@ function build(dir: string, env: NodeJS.ProcessEnv, interrupt?: { afterMs: numbe
   });
 }
 
-const sha = async (path: string) => createHash("sha256").update(await readFile(path)).digest("hex");
+const sha = async (path: string) =>
+  createHash("sha256")
+    .update(await readFile(path))
+    .digest("hex");
 
 /** Text-like bytes: gzip has real work to do, so the build lasts long enough to be interrupted. */
 function payload(size: number): Buffer {
@@ -70,7 +81,11 @@ beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), "kiln-interrupt-"));
   cacheDir = join(root, "cache");
   const cache = await OciCache.open(cacheDir);
-  await putImage(cache, "example.com/kiln/kernel:1", await kernelImage({ kernel: randomBytes(1 << 20).toString("latin1") }));
+  await putImage(
+    cache,
+    "example.com/kiln/kernel:1",
+    await kernelImage({ kernel: randomBytes(1 << 20).toString("latin1") }),
+  );
   await putImage(cache, "example.com/kiln/init:1", INIT_IMAGE);
   const data: LayerEntry[] = [{ name: "data/", type: "directory" }];
   for (let i = 0; i < 12; i++) data.push({ name: `data/blob-${i}`, content: payload(2 * 1024 * 1024) });
@@ -107,14 +122,20 @@ describe("an interrupted kiln build", () => {
         outcomes.push(`${afterMs}ms ${signal}: finished`);
       } else {
         // Stopped: exit 130 once the handlers are in, or the signal's default before node got that far.
-        expect(r.code === 130 || r.signal === signal, `trial ${i}: ${r.code} ${r.signal}\n${r.stderr}`).toBe(true);
+        expect(r.code === 130 || r.signal === signal, `trial ${i}: ${r.code} ${r.signal}\n${r.stderr}`).toBe(
+          true,
+        );
         expect(left, `trial ${i}: ${r.stderr}`).toEqual([]);
         if (r.code === 130) expect(r.stderr).toContain("kiln: build interrupted; no outputs were written");
-        outcomes.push(`${afterMs}ms ${signal}: ${r.code === 130 ? "stopped, cleaned up" : `killed by ${r.signal}`}`);
+        outcomes.push(
+          `${afterMs}ms ${signal}: ${r.code === 130 ? "stopped, cleaned up" : `killed by ${r.signal}`}`,
+        );
       }
     }
     console.log(`reference build: ${referenceMs} ms\n${outcomes.join("\n")}`);
     // Most trials must really have been stopped part-way, or this test proves nothing.
-    expect(outcomes.filter((o) => o.endsWith("stopped, cleaned up")).length).toBeGreaterThanOrEqual(TRIALS / 2);
+    expect(outcomes.filter((o) => o.endsWith("stopped, cleaned up")).length).toBeGreaterThanOrEqual(
+      TRIALS / 2,
+    );
   });
 });

@@ -46,12 +46,19 @@ describe("kiln build", () => {
   });
 
   test("-o - streams the tar to standard output; -q prints nothing else", async () => {
-    const r = spawnSync(process.execPath, [join(__dirname, "../dist/main.js"), "build", "-q", "--cache", cacheDir, "-o", "-", yml], {
-      encoding: "buffer",
-    });
+    const r = spawnSync(
+      process.execPath,
+      [join(__dirname, "../dist/main.js"), "build", "-q", "--cache", cacheDir, "-o", "-", yml],
+      {
+        encoding: "buffer",
+      },
+    );
     expect(r.status).toBe(0);
     expect(r.stderr.toString()).toBe("");
-    const list = spawnSync("tar", ["--warning=no-unknown-keyword", "-t"], { input: r.stdout, encoding: "utf8" });
+    const list = spawnSync("tar", ["--warning=no-unknown-keyword", "-t"], {
+      input: r.stdout,
+      encoding: "utf8",
+    });
     expect(list.status).toBe(0);
     expect(list.stdout.split("\n").slice(0, 3)).toEqual(["boot/", "boot/cmdline", "boot/kernel"]);
   });

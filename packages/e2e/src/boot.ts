@@ -60,7 +60,8 @@ export function credentialsData(c: Credentials): string {
  * the console when generated). The S3 port is published on 127.0.0.1 only, and the guest reaches nothing else.
  */
 export async function bootAppliance(options: BootOptions): Promise<BootedAppliance> {
-  const timeoutMs = options.timeoutMs ?? 10 * 60_000;
+  // A boot to S3 takes about 30 s under TCG here; the rest is room for a loaded CI machine.
+  const timeoutMs = options.timeoutMs ?? 8 * 60_000;
   const started = Date.now();
   const vm = await startVm({
     ...bootSource(options.appliance, options.format),
@@ -94,9 +95,16 @@ export async function bootAppliance(options: BootOptions): Promise<BootedApplian
     return booted;
   } catch (err) {
     await vm.kill().catch(() => {});
+    if (err instanceof Error && vm.exitInfo?.reason !== "killed" && MINIO_LISTENING.test(vm.console)) {
+      err.message +=
+        " (MinIO was listening in the guest but never answered through the published port: is the guest's" +
+        " eth0 up with an address? See the dhcpcd onboot container's lines below)";
+    }
     throw await withConsole(err, booted);
   }
 }
+
+const MINIO_LISTENING = /\[minio\] API: http/;
 
 function bootSource(a: Appliance, format: BootFormat): { prefix: string } | { iso: string } {
   switch (format) {

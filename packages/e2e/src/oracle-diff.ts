@@ -53,7 +53,8 @@ function compareEntries(part: string, path: string, a: TreeEntry, b: TreeEntry, 
   const pa = JSON.stringify(sortKeys(a.pax));
   const pb = JSON.stringify(sortKeys(b.pax));
   if (pa !== pb) out.push({ part, path, field: "pax", linuxkit: pa, kiln: pb });
-  if (nameForm(a) !== nameForm(b)) out.push({ part, path, field: "name", linuxkit: a.rawName, kiln: b.rawName });
+  if (nameForm(a) !== nameForm(b))
+    out.push({ part, path, field: "name", linuxkit: a.rawName, kiln: b.rawName });
 }
 
 function sortKeys(o: Record<string, string>): Record<string, string> {
@@ -86,11 +87,23 @@ export function firstDifference(a: string, b: string): { line: number; linuxkit:
   return { line: 0, linuxkit: "", kiln: "" };
 }
 
-function compareBytes(part: string, field: string, a: Buffer | undefined, b: Buffer | undefined, out: Difference[]) {
+function compareBytes(
+  part: string,
+  field: string,
+  a: Buffer | undefined,
+  b: Buffer | undefined,
+  out: Difference[],
+) {
   if (a === undefined && b === undefined) return;
   if (a !== undefined && b !== undefined && a.equals(b)) return;
   if (a === undefined || b === undefined) {
-    out.push({ part, path: field, field, linuxkit: a ? "present" : "(absent)", kiln: b ? "present" : "(absent)" });
+    out.push({
+      part,
+      path: field,
+      field,
+      linuxkit: a ? "present" : "(absent)",
+      kiln: b ? "present" : "(absent)",
+    });
     return;
   }
   const d = firstDifference(a.toString("utf8"), b.toString("utf8"));
@@ -116,7 +129,13 @@ export function compareViews(linuxkit: TarView, kiln: TarView): Difference[] {
     });
   }
   if (linuxkit.cmdline !== kiln.cmdline) {
-    out.push({ part: "boot", path: "cmdline", field: "text", linuxkit: show(linuxkit.cmdline), kiln: show(kiln.cmdline) });
+    out.push({
+      part: "boot",
+      path: "cmdline",
+      field: "text",
+      linuxkit: show(linuxkit.cmdline),
+      kiln: show(kiln.cmdline),
+    });
   }
   compareTrees("boot", linuxkit.boot, kiln.boot, out);
   compareTrees("init", linuxkit.init, kiln.init, out);
@@ -125,7 +144,13 @@ export function compareViews(linuxkit: TarView, kiln: TarView): Difference[] {
     const a = linuxkit.containers.get(bundle);
     const b = kiln.containers.get(bundle);
     if (!a || !b) {
-      out.push({ part: bundle, path: "", field: "present", linuxkit: a ? "bundle" : "(absent)", kiln: b ? "bundle" : "(absent)" });
+      out.push({
+        part: bundle,
+        path: "",
+        field: "present",
+        linuxkit: a ? "bundle" : "(absent)",
+        kiln: b ? "bundle" : "(absent)",
+      });
       continue;
     }
     compareBytes(bundle, "config.json", a.config, b.config, out);
@@ -134,7 +159,8 @@ export function compareViews(linuxkit: TarView, kiln: TarView): Difference[] {
   }
   const ra = linuxkit.repeated.join("\n");
   const rb = kiln.repeated.join("\n");
-  if (ra !== rb) out.push({ part: "tar", path: "", field: "repeated", linuxkit: ra || "(none)", kiln: rb || "(none)" });
+  if (ra !== rb)
+    out.push({ part: "tar", path: "", field: "repeated", linuxkit: ra || "(none)", kiln: rb || "(none)" });
   return out;
 }
 

@@ -66,7 +66,10 @@ export async function layerTar(entries: readonly LayerEntry[]): Promise<Buffer> 
   return Buffer.concat(chunks);
 }
 
-/** What every fixture image holds, before its own marker file. */
+/**
+ * What every fixture image holds, before its own marker file: a well-formed layer (every parent directory
+ * present), with the entries LinuxKit's unpacking excludes, replaces or keeps specially.
+ */
 export const BASE_LAYER: LayerEntry[] = [
   { name: "bin/", type: "directory" },
   { name: "bin/app", content: "#!/bin/sh\necho app\n", mode: 0o755 },
@@ -93,19 +96,37 @@ export const BASE_LAYER: LayerEntry[] = [
   { name: "home/", type: "directory" },
   { name: "home/app/", type: "directory", mode: 0o700, uid: 1000, gid: 1000 },
   { name: "home/app/.profile", content: "export A=1\n", uid: 1000, gid: 1000 },
+  { name: "var/", type: "directory" },
+  { name: "var/lib/", type: "directory" },
   { name: "var/lib/gone", content: "removed by the next layer\n" },
-  { name: "var/cache/app/", type: "directory" },
-  { name: "var/cache/app/old", content: "hidden by an opaque directory\n" },
+  { name: "run/", type: "directory" },
   { name: "run/fifo", type: "fifo", mode: 0o644 },
-  { name: `long/${"deep/".repeat(30)}name-longer-than-a-ustar-header-holds`, content: "long\n" },
+  { name: `long-${"x".repeat(110)}/`, type: "directory" },
+  { name: `long-${"x".repeat(110)}/name-past-the-ustar-limit`, content: "long\n" },
 ];
 
-/** A second layer: a whiteout, an opaque directory and an overwrite. */
+/** A second layer: a whiteout and an overwrite. */
 export const UPPER_LAYER: LayerEntry[] = [
   { name: "var/lib/.wh.gone", content: "" },
-  { name: "var/cache/app/.wh..wh..opq", content: "" },
-  { name: "var/cache/app/new", content: "after the opaque marker\n" },
   { name: "etc/motd", content: "from the upper layer\n", mode: 0o444 },
+];
+
+/** The file LOOSE_LAYERS' opaque directory hides. */
+export const OPAQUE_HIDDEN = "opt/cache/old";
+
+/**
+ * Layers as some tools write them: parent directories left implicit, and an opaque directory. The rootfs case
+ * uses these, so where the tools part ways on them shows once, not in every golden case.
+ */
+export const LOOSE_LAYERS: LayerEntry[][] = [
+  [
+    { name: "opt/cache/old", content: "hidden by an opaque directory in the next layer\n" },
+    { name: "srv/a/b/c/deep", content: "no parent directory entries\n" },
+  ],
+  [
+    { name: "opt/cache/.wh..wh..opq", content: "" },
+    { name: "opt/cache/new", content: "after the opaque marker\n" },
+  ],
 ];
 
 function digestOf(b: Buffer): string {
@@ -114,7 +135,8 @@ function digestOf(b: Buffer): string {
 
 /**
  * Write `image` into `cache` (an OCI layout used as scratch space) and push it to `target`
- * (`HOST:PORT/REPO:TAG`). Returns the pushed reference.
+ * (`HOST:PORT/REPO:TAG`), its tag suffixed with the manifest's digest so that a changed fixture never meets
+ * an old copy in an image cache. Returns the pushed reference.
  */
 export async function pushSynthetic(
   cache: OciCache,
@@ -144,11 +166,12 @@ export async function pushSynthetic(
     layers,
   };
   const manifestDesc = await cache.putBytes(Buffer.from(JSON.stringify(manifest)), MediaType.ociManifest);
+  const tagged = `${target}-${manifestDesc.digest.slice("sha256:".length, "sha256:".length + 12)}`;
   const pushed = await pushImage(
     client,
     cache,
-    { name: target, root: manifestDesc, manifestDescriptor: manifestDesc, manifest, config, fromCache: true },
-    target,
+    { name: tagged, root: manifestDesc, manifestDescriptor: manifestDesc, manifest, config, fromCache: true },
+    tagged,
   );
   return pushed.name;
 }

@@ -30,7 +30,7 @@ export interface TreeEntry {
 }
 
 export interface ContainerPart {
-  /** `containers/onboot/000-dhcpcd`, `containers/services/minio`... */
+  /** `containers/onboot/000-dhcpcd`, `containers/services/minio`, `containers/volumes/data`... */
   bundle: string;
   config?: Buffer;
   runtime?: Buffer;
@@ -49,14 +49,29 @@ export interface TarView {
   cmdline?: string;
   /** Everything outside boot/ and the bundles, paths from the root. */
   init: Map<string, TreeEntry>;
+  /** The bundles, and the volumes (which have no config.json or runtime.json). */
   containers: Map<string, ContainerPart>;
 }
 
-const HEADER_PAX = new Set(["path", "linkpath", "size", "mtime", "atime", "ctime", "uid", "gid", "uname", "gname"]);
+const HEADER_PAX = new Set([
+  "path",
+  "linkpath",
+  "size",
+  "mtime",
+  "atime",
+  "ctime",
+  "uid",
+  "gid",
+  "uname",
+  "gname",
+]);
 
-/** `containers/onboot/000-x`, `containers/onshutdown/000-x` or `containers/services/x`, or undefined. */
+/**
+ * The bundle or volume `path` lies in (`containers/onboot/000-x`, `containers/onshutdown/000-x`,
+ * `containers/services/x`, `containers/volumes/x`), or undefined for the directory itself and anything else.
+ */
 export function bundleOf(path: string): string | undefined {
-  const m = /^containers\/(onboot|onshutdown|services)\/([^/]+)(?:\/|$)/.exec(path);
+  const m = /^containers\/(onboot|onshutdown|services|volumes)\/([^/]+)(?:\/|$)/.exec(path);
   if (!m) return undefined;
   const bundle = `containers/${m[1]}/${m[2]}`;
   return path === bundle ? undefined : bundle;
@@ -77,7 +92,7 @@ export async function readTarView(file: string): Promise<TarView> {
     ex.on("finish", () => resolve());
     ex.on("error", reject);
   });
-  ex.on("entry", (h: Headers, stream, next) => {
+  ex.on("entry", (h: Headers & { pax?: Record<string, string> }, stream, next) => {
     const path = normalise(h.name);
     const hash = createHash("sha256");
     const keep = path === "boot/cmdline" || /\/(config|runtime)\.json$/.test(path);
@@ -151,4 +166,11 @@ function viewOf(entries: TreeEntry[], bodies: Map<string, Buffer>): TarView {
   }
   view.repeated = [...repeated].sort();
   return view;
+}
+
+/** The tree of one part of a view: `boot`, `init`, or a bundle or volume. */
+export function partTree(view: TarView, part: string): ReadonlyMap<string, TreeEntry> | undefined {
+  if (part === "boot") return view.boot;
+  if (part === "init") return view.init;
+  return view.containers.get(part)?.tree;
 }

@@ -26,14 +26,15 @@ async function fakeVm(
   mkdirSync(stateDir, { recursive: true });
   const script = `
     const net = require("node:net");
-    const [sock, hung] = process.argv.slice(1);
+    const [sock, hung, deafFor] = process.argv.slice(1);
+    let presses = 0;
     net.createServer((s) => {
       s.write(JSON.stringify({ QMP: { version: {}, capabilities: [] } }) + "\\r\\n");
       s.on("data", (d) => {
         for (const line of d.toString().split("\\n").filter(Boolean)) {
           const m = JSON.parse(line);
           s.write(JSON.stringify({ return: {}, id: m.id }) + "\\r\\n");
-          if (m.execute === "system_powerdown" && hung !== "hung") setTimeout(() => process.exit(0), 100);
+          if (m.execute === "system_powerdown" && hung !== "hung" && ++presses > Number(deafFor)) setTimeout(() => process.exit(0), 100);
         }
       });
     }).listen(sock);
@@ -41,7 +42,7 @@ async function fakeVm(
     setInterval(() => {}, 1000);`;
   const child = spawn(
     process.execPath,
-    ["-e", script, statePaths(stateDir).qmp, options.hung ? "hung" : "ok"],
+    ["-e", script, statePaths(stateDir).qmp, options.hung ? "hung" : "ok", String(options.deafFor ?? 0)],
     { stdio: "ignore" },
   );
   children.push(child);
@@ -152,6 +153,16 @@ describe("stopManagedVm", () => {
     expect(r.why).toMatch(/did not power off within 1 s/);
     expect(r.durationMs).toBeGreaterThanOrEqual(1000);
     expect(await exited).toBe("SIGKILL"); // it ignored SIGTERM too
+  });
+
+  test("the button is pressed again for a guest that missed the first press", async () => {
+    const { stateDir, child } = await fakeVm("sleepy", { deafFor: 1 });
+    const r = await stopManagedVm(
+      { name: "sleepy", stateDir, running: true, pid: child.pid! },
+      { timeoutMs: 10_000 },
+    );
+    expect(r).toMatchObject({ graceful: true });
+    expect(r.durationMs).toBeGreaterThanOrEqual(5000);
   });
 
   test("a VM that is not running is left alone", async () => {

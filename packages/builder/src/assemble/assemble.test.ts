@@ -40,7 +40,12 @@ beforeAll(async () => {
   await add("example.com/kiln/kernel:1", await kernelImage({ ucode: Buffer.from("UCODE") }));
   await add("example.com/kiln/init:1", INIT_IMAGE);
   await add("example.com/kiln/init2:1", {
-    layers: [[{ name: "lib/apk/db/installed", content: "P:second\n" }, { name: "etc/two", content: "2" }]],
+    layers: [
+      [
+        { name: "lib/apk/db/installed", content: "P:second\n" },
+        { name: "etc/two", content: "2" },
+      ],
+    ],
   });
   await add("example.com/kiln/app:1", APP_IMAGE);
   await add("example.com/kiln/other:1", { layers: [[{ name: "other", content: "o" }]] });
@@ -98,16 +103,25 @@ describe("kernel", () => {
       "boot/ucode.cpio",
     ]);
     expect(find(seen, "boot/cmdline")[0]!.content).toBe("console=ttyS0 quiet");
-    expect(find(seen, "boot/kernel")[0]).toMatchObject({ content: "KERNEL-IMAGE-BYTES", mtime: MTIME.getTime() });
+    expect(find(seen, "boot/kernel")[0]).toMatchObject({
+      content: "KERNEL-IMAGE-BYTES",
+      mtime: MTIME.getTime(),
+    });
     expect(find(seen, "boot/ucode.cpio")[0]!.content).toBe("UCODE");
     // The modules keep their own time stamps; everything is tagged as the kernel's.
     expect(find(seen, "lib/modules/6.1.0/modules.dep")[0]!.mtime).toBe(Date.parse("2020-01-02T03:04:05Z"));
-    for (const s of seen) expect(s).toMatchObject({ source: "example.com/kiln/kernel:1", location: "kernel" });
+    for (const s of seen)
+      expect(s).toMatchObject({ source: "example.com/kiln/kernel:1", location: "kernel" });
   });
   test("directories the modules tarball leaves out are added before their first child", async () => {
     await add(
       "example.com/kiln/kernel:bare",
-      await kernelImage({ modules: [{ name: "lib/modules/6.1.0/kernel/a.ko", content: "a" }, { name: "lib/modules/6.1.0/b.ko" }] }),
+      await kernelImage({
+        modules: [
+          { name: "lib/modules/6.1.0/kernel/a.ko", content: "a" },
+          { name: "lib/modules/6.1.0/b.ko" },
+        ],
+      }),
     );
     const seen = await assemble("kernel:\n  image: example.com/kiln/kernel:bare\n");
     expect(paths(seen).slice(3)).toEqual([
@@ -118,17 +132,21 @@ describe("kernel", () => {
       "lib/modules/6.1.0/kernel/a.ko",
       "lib/modules/6.1.0/b.ko",
     ]);
-    expect(find(seen, "lib/modules")[0]).toMatchObject({ type: "directory", mode: 0o755, mtime: MTIME.getTime() });
+    expect(find(seen, "lib/modules")[0]).toMatchObject({
+      type: "directory",
+      mode: 0o755,
+      mtime: MTIME.getTime(),
+    });
   });
   test("tar: none skips the modules; a missing kernel or modules tarball is an error naming it", async () => {
     const none = await assemble("kernel:\n  image: example.com/kiln/kernel:1\n  tar: none\n");
     expect(paths(none)).toEqual(["boot", "boot/cmdline", "boot/kernel"]);
-    await expect(assemble("kernel:\n  image: example.com/kiln/kernel:1\n  binary: vmlinuz\n")).rejects.toThrow(
-      /kernel image example.com\/kiln\/kernel:1 has no file `vmlinuz`/,
-    );
-    await expect(assemble("kernel:\n  image: example.com/kiln/kernel:1\n  tar: modules.tar\n")).rejects.toThrow(
-      KilnError,
-    );
+    await expect(
+      assemble("kernel:\n  image: example.com/kiln/kernel:1\n  binary: vmlinuz\n"),
+    ).rejects.toThrow(/kernel image example.com\/kiln\/kernel:1 has no file `vmlinuz`/);
+    await expect(
+      assemble("kernel:\n  image: example.com/kiln/kernel:1\n  tar: modules.tar\n"),
+    ).rejects.toThrow(KilnError);
   });
 });
 
@@ -141,7 +159,11 @@ describe("images unpacked LinuxKit's way", () => {
     expect(hosts).toHaveLength(2); // the replacement in place, and LinuxKit's unconditional copy at the end
     for (const h of hosts) expect(h.content).toMatch(/^127\.0\.0\.1 {7}localhost\n/);
     for (const r of find(seen, "etc/resolv.conf"))
-      expect(r).toMatchObject({ type: "symlink", linkname: "/run/resolvconf/resolv.conf", mtime: MTIME.getTime() });
+      expect(r).toMatchObject({
+        type: "symlink",
+        linkname: "/run/resolvconf/resolv.conf",
+        mtime: MTIME.getTime(),
+      });
     expect(p.slice(-9)).toEqual([
       "dev",
       "dev/pts",
@@ -153,9 +175,15 @@ describe("images unpacked LinuxKit's way", () => {
       "proc",
       "sys",
     ]);
-    expect(find(seen, "etc/mtab")[0]).toMatchObject({ type: "symlink", linkname: "/proc/mounts", mode: 0o755 });
+    expect(find(seen, "etc/mtab")[0]).toMatchObject({
+      type: "symlink",
+      linkname: "/proc/mounts",
+      mode: 0o755,
+    });
     // Layers flattened: the upper layer's file, owner kept; the hard link kept as a hard link.
-    expect(find(seen, "sbin/init")).toEqual([expect.objectContaining({ content: "#!/bin/sh\necho second\n" })]);
+    expect(find(seen, "sbin/init")).toEqual([
+      expect.objectContaining({ content: "#!/bin/sh\necho second\n" }),
+    ]);
     expect(find(seen, "etc/motd")[0]).toMatchObject({ uid: 1000, gid: 1000 });
     expect(find(seen, "bin/sh")[0]).toMatchObject({ type: "link", linkname: "bin/busybox" });
     expect(find(seen, "dev/null")[0]).toMatchObject({ type: "character-device" });
@@ -164,7 +192,11 @@ describe("images unpacked LinuxKit's way", () => {
   test("init package databases: the union is appended after the init images", async () => {
     const seen = await assemble("init:\n  - example.com/kiln/init:1\n  - example.com/kiln/init2:1\n");
     const dbs = find(seen, "lib/apk/db/installed");
-    expect(dbs.map((d) => d.source)).toEqual(["example.com/kiln/init:1", "example.com/kiln/init2:1", "LINUXKIT.apkinit"]);
+    expect(dbs.map((d) => d.source)).toEqual([
+      "example.com/kiln/init:1",
+      "example.com/kiln/init2:1",
+      "LINUXKIT.apkinit",
+    ]);
     expect(dbs[2]!.content).toBe("P:busybox\nV:1.36\n\n\nP:second\n\n\n");
     expect(dbs[2]!.location).toBe("init");
   });
@@ -190,11 +222,17 @@ describe("images unpacked LinuxKit's way", () => {
     const p = paths(seen);
     const lower = "containers/onboot/000-first/lower";
     expect(p).toContain(`${lower}/usr/bin/app`);
-    expect(find(seen, `${lower}/usr/bin/app-again`)[0]).toMatchObject({ type: "link", linkname: `${lower}/usr/bin/app` });
+    expect(find(seen, `${lower}/usr/bin/app-again`)[0]).toMatchObject({
+      type: "link",
+      linkname: `${lower}/usr/bin/app`,
+    });
     // unpacked once, at the first bundle
     expect(p.filter((x) => x.endsWith("usr/bin/app"))).toEqual([`${lower}/usr/bin/app`]);
     // A container's /etc/resolv.conf is a file; an image's own /etc/mtab stays, with LinuxKit's time stamp.
-    expect(find(seen, `${lower}/etc/resolv.conf`)[0]).toMatchObject({ type: "file", content: "\n# no resolv.conf configured\n" });
+    expect(find(seen, `${lower}/etc/resolv.conf`)[0]).toMatchObject({
+      type: "file",
+      content: "\n# no resolv.conf configured\n",
+    });
     expect(find(seen, `${lower}/etc/mtab`)).toEqual([
       expect.objectContaining({ type: "symlink", linkname: "../proc/self/mounts", mtime: MTIME.getTime() }),
     ]);
@@ -223,10 +261,16 @@ describe("images unpacked LinuxKit's way", () => {
     };
     expect(config.process.args).toEqual(["/usr/bin/app", "--serve"]);
     for (const s of seen.filter((x) => x.path.startsWith("containers/services/")))
-      expect(s).toMatchObject({ source: "example.com/kiln/app:1", location: "services[0]", mtime: MTIME.getTime() });
+      expect(s).toMatchObject({
+        source: "example.com/kiln/app:1",
+        location: "services[0]",
+        mtime: MTIME.getTime(),
+      });
   });
   test("volumes: blank, and from an image with resolv.conf linked", async () => {
-    const seen = await assemble("volumes:\n  - name: blank\n  - name: data\n    image: example.com/kiln/other:1\n");
+    const seen = await assemble(
+      "volumes:\n  - name: blank\n  - name: data\n    image: example.com/kiln/other:1\n",
+    );
     expect(seen.filter((s) => s.location === "volume[0]").map((s) => [s.path, s.source])).toEqual([
       ["containers", "empty"],
       ["containers/volumes", "empty"],
@@ -235,7 +279,9 @@ describe("images unpacked LinuxKit's way", () => {
       ["containers/volumes/blank/tmp", "linuxkit.volumes"],
       ["containers/volumes/blank/merged", "linuxkit.volumes"],
     ]);
-    expect(find(seen, "containers/volumes/data/lower/other")[0]).toMatchObject({ source: "example.com/kiln/other:1" });
+    expect(find(seen, "containers/volumes/data/lower/other")[0]).toMatchObject({
+      source: "example.com/kiln/other:1",
+    });
     expect(find(seen, "containers/volumes/data/lower/etc/resolv.conf")[0]).toMatchObject({ type: "symlink" });
     await expect(
       assemble("volumes:\n  - name: x\n    image: example.com/kiln/other:1\n    format: oci\n"),
@@ -290,7 +336,9 @@ describe("files", () => {
     ]);
     expect(find(files, "var/lib/data")[0]).toMatchObject({ uid: 100, gid: 0 });
     expect(find(files, "etc/motd")[0]!.content).toBe("from a source file\n");
-    const metadata = JSON.parse(find(files, "etc/linuxkit.json")[0]!.content!) as { onboot: Array<{ image: string }> };
+    const metadata = JSON.parse(find(files, "etc/linuxkit.json")[0]!.content!) as {
+      onboot: Array<{ image: string }>;
+    };
     expect(metadata.onboot[0]!.image).toBe("example.com/kiln/other:1");
   });
   test("a missing source that is not optional is an error naming the entry and the path", async () => {
@@ -351,7 +399,9 @@ describe("image names", () => {
   test("LinuxKit's form: expanded, without a default :latest; local sources by their cache name", () => {
     expect(linuxkitName("docker.io/library/alpine:latest")).toBe("docker.io/library/alpine");
     expect(linuxkitName("docker.io/library/alpine:3.20")).toBe("docker.io/library/alpine:3.20");
-    expect(linuxkitName("@pkg:/src/images/init", "kiln.local/pkg/init:0123abcd")).toBe("kiln.local/pkg/init:0123abcd");
+    expect(linuxkitName("@pkg:/src/images/init", "kiln.local/pkg/init:0123abcd")).toBe(
+      "kiln.local/pkg/init:0123abcd",
+    );
     expect(linuxkitName("oci-layout:/x/y:tag", "oci-layout:/x/y:tag")).toBe("oci-layout:/x/y:tag");
   });
 });

@@ -34,7 +34,12 @@ function notARegularFile(image: ApplianceImage, name: string, type: string): Kil
  * tarball leaves out (`tar cf kernel.tar lib/modules` has no `lib`) is added before its first child: the
  * kernel's initramfs unpacker creates no missing parents, so those files would silently not exist.
  */
-async function* modules(body: Readable, tarName: string, origin: Origin, mtime: Date): AsyncGenerator<FlatEntry> {
+async function* modules(
+  body: Readable,
+  tarName: string,
+  origin: Origin,
+  mtime: Date,
+): AsyncGenerator<FlatEntry> {
   const label = `${origin.source} ${tarName}`;
   const dirs = new Set<string>();
   for await (const item of readTar(body)) {

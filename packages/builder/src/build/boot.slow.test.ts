@@ -2,8 +2,7 @@
 // booted under QEMU from `kernel+initrd` outputs built with each compression.
 
 import { spawn } from "node:child_process";
-import { readdir, readFile } from "node:fs/promises";
-import { mkdtemp, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { loadConfig } from "@kiln/spec";
@@ -60,7 +59,12 @@ beforeAll(async () => {
     modules.push(p.endsWith("/") ? { name, type: "directory" } : { name, content: await readFile(p) });
   }
   await putImage(cache, "example.com/kiln/kernel:test", {
-    layers: [[{ name: "kernel", content: await readFile(k.vmlinuz) }, { name: "kernel.tar", content: await layerTar(modules) }]],
+    layers: [
+      [
+        { name: "kernel", content: await readFile(k.vmlinuz) },
+        { name: "kernel.tar", content: await layerTar(modules) },
+      ],
+    ],
   });
   const init = [
     "#!/bin/busybox sh",
@@ -82,7 +86,9 @@ beforeAll(async () => {
       ],
     ],
   });
-  await putImage(cache, "example.com/kiln/hello:test", { layers: [[{ name: "hello", content: "from-a-bundle" }]] });
+  await putImage(cache, "example.com/kiln/hello:test", {
+    layers: [[{ name: "hello", content: "from-a-bundle" }]],
+  });
   yamlPath = join(root, "boot.yml");
   await writeFile(
     yamlPath,

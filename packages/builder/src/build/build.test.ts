@@ -15,7 +15,9 @@ import { type BuildOptions, buildAppliance } from "./build.js";
 
 // A microcode archive is a newc cpio of its own; any valid one will do.
 const UCODE = Buffer.concat([
-  Buffer.from(`070701${["000002d1", "000081a4", "0", "0", "1", "0", "4", "3", "1", "0", "0", "6", "0"].map((f) => f.padStart(8, "0")).join("")}`),
+  Buffer.from(
+    `070701${["000002d1", "000081a4", "0", "0", "1", "0", "4", "3", "1", "0", "0", "6", "0"].map((f) => f.padStart(8, "0")).join("")}`,
+  ),
   Buffer.from("ucode\0"),
   Buffer.from("UCOD"),
 ]);
@@ -75,7 +77,10 @@ function options(o: Partial<BuildOptions> & { formats: string[] }): BuildOptions
   };
 }
 
-const sha = async (path: string) => createHash("sha256").update(await readFile(path)).digest("hex");
+const sha = async (path: string) =>
+  createHash("sha256")
+    .update(await readFile(path))
+    .digest("hex");
 
 /** The compressed initrd that follows the microcode archive in `initrd.img`. */
 async function initrdBody(path: string): Promise<Buffer> {
@@ -94,7 +99,11 @@ describe("formats", () => {
   test("kernel+initrd: kernel, cmdline, and ucode + a gzip'd cpio holding the appliance without boot/", async () => {
     const dir = join(root, "ki");
     const result = await buildAppliance(options({ formats: ["kernel+initrd"], dir }));
-    expect(result.outputs.map((o) => o.slice(dir.length + 1))).toEqual(["app-kernel", "app-initrd.img", "app-cmdline"]);
+    expect(result.outputs.map((o) => o.slice(dir.length + 1))).toEqual([
+      "app-kernel",
+      "app-initrd.img",
+      "app-cmdline",
+    ]);
     expect(await readFile(join(dir, "app-kernel"), "utf8")).toBe("KERNEL-IMAGE-BYTES");
     expect(await readFile(join(dir, "app-cmdline"), "utf8")).toBe("console=ttyS0 quiet");
     const gz = await initrdBody(join(dir, "app-initrd.img"));
@@ -112,12 +121,18 @@ describe("formats", () => {
       Cmd: ["--serve"],
       Env: ["PATH=/usr/bin:/bin"],
     }));
-    expect(await readFile(join(tree, "containers/onboot/000-first/config.json"), "utf8")).toBe(bundles[0]!.configJson);
-    expect(await readFile(join(tree, "containers/services/svc/runtime.json"), "utf8")).toBe(bundles[1]!.runtimeJson);
+    expect(await readFile(join(tree, "containers/onboot/000-first/config.json"), "utf8")).toBe(
+      bundles[0]!.configJson,
+    );
+    expect(await readFile(join(tree, "containers/services/svc/runtime.json"), "utf8")).toBe(
+      bundles[1]!.runtimeJson,
+    );
     expect(await readFile(join(tree, "containers/onboot/000-first/lower/usr/bin/app"), "utf8")).toBe(
       "#!/bin/sh\necho app\n",
     );
-    expect(await readFile(join(tree, "etc/linuxkit.yml"), "utf8")).toMatch(/^kernel:\n {2}image: example.com\/kiln\/kernel:1\n/);
+    expect(await readFile(join(tree, "etc/linuxkit.yml"), "utf8")).toMatch(
+      /^kernel:\n {2}image: example.com\/kiln\/kernel:1\n/,
+    );
   });
 
   test("tar: GNU tar reads it, boot/ included, every entry tagged with its source", async () => {
@@ -144,7 +159,12 @@ describe("formats", () => {
     await buildAppliance(options({ formats: ["docker"], dir }));
     const { stdout } = await execa("tar", ["--warning=no-unknown-keyword", "-tf", join(dir, "app.docker")]);
     expect(stdout.split("\n").at(-1)).toBe("Dockerfile");
-    const dockerfile = await execa("tar", ["--warning=no-unknown-keyword", "-xOf", join(dir, "app.docker"), "Dockerfile"]);
+    const dockerfile = await execa("tar", [
+      "--warning=no-unknown-keyword",
+      "-xOf",
+      join(dir, "app.docker"),
+      "Dockerfile",
+    ]);
     expect(dockerfile.stdout).toBe('\nFROM scratch\n\nCOPY . ./\n\nENTRYPOINT ["/bin/rc.init"]');
   });
 
@@ -163,17 +183,20 @@ describe("formats", () => {
     await execa("gzip", ["-t"], { input: Buffer.from(initrd) });
   });
 
-  test.each<Compression>(["zstd", "xz", "none"])("--compression %s gives an initrd cpio reads", async (compression) => {
-    const dir = join(root, `c-${compression}`);
-    await buildAppliance(options({ formats: ["kernel+initrd"], dir, compression }));
-    const body = await initrdBody(join(dir, "app-initrd.img"));
-    const cpio =
-      compression === "none"
-        ? body
-        : Buffer.from((await execa(compression, ["-dc"], { input: body, encoding: "buffer" })).stdout);
-    const tree = await extractCpio(cpio);
-    expect(await readFile(join(tree, "sbin/init"), "utf8")).toBe("#!/bin/sh\necho second\n");
-  });
+  test.each<Compression>(["zstd", "xz", "none"])(
+    "--compression %s gives an initrd cpio reads",
+    async (compression) => {
+      const dir = join(root, `c-${compression}`);
+      await buildAppliance(options({ formats: ["kernel+initrd"], dir, compression }));
+      const body = await initrdBody(join(dir, "app-initrd.img"));
+      const cpio =
+        compression === "none"
+          ? body
+          : Buffer.from((await execa(compression, ["-dc"], { input: body, encoding: "buffer" })).stdout);
+      const tree = await extractCpio(cpio);
+      expect(await readFile(join(tree, "sbin/init"), "utf8")).toBe("#!/bin/sh\necho second\n");
+    },
+  );
 
   test("-o FILE and -o - (a stream) give the tar format's bytes", async () => {
     const file = join(root, "o", "rootfs.tar");
@@ -204,7 +227,14 @@ describe("reproducible", () => {
       await buildAppliance(options({ formats: [f], dir: b }));
     }
     const files = (await readdir(a)).sort();
-    expect(files).toEqual(["app-cmdline", "app-initrd.img", "app-initrd.tar", "app-kernel", "app.docker", "app.tar"]);
+    expect(files).toEqual([
+      "app-cmdline",
+      "app-initrd.img",
+      "app-initrd.tar",
+      "app-kernel",
+      "app.docker",
+      "app.tar",
+    ]);
     expect((await readdir(b)).sort()).toEqual(files);
     for (const f of files) expect(await sha(join(b, f)), f).toBe(await sha(join(a, f)));
   });
@@ -231,7 +261,8 @@ describe("incremental", () => {
 
   test("a changed YAML, image, source file or output, or a missing output, rebuilds", async () => {
     const dir = join(root, "changes");
-    const build = (o: Partial<BuildOptions> = {}) => buildAppliance(options({ formats: ["kernel+initrd"], dir, ...o }));
+    const build = (o: Partial<BuildOptions> = {}) =>
+      buildAppliance(options({ formats: ["kernel+initrd"], dir, ...o }));
     expect((await build()).upToDate).toBe(false);
     expect((await build()).upToDate).toBe(true);
 
@@ -243,7 +274,10 @@ describe("incremental", () => {
     expect((await build()).upToDate).toBe(false);
     expect((await build()).upToDate).toBe(true);
 
-    await putImage(cache, "example.com/kiln/app:1", { ...APP_IMAGE, config: { Entrypoint: ["/usr/bin/app", "-v"] } });
+    await putImage(cache, "example.com/kiln/app:1", {
+      ...APP_IMAGE,
+      config: { Entrypoint: ["/usr/bin/app", "-v"] },
+    });
     expect((await build()).upToDate).toBe(false);
     await putImage(cache, "example.com/kiln/app:1", APP_IMAGE);
     expect((await build()).upToDate).toBe(false);
@@ -274,7 +308,9 @@ describe("nothing half-written", () => {
       if (line.startsWith("writing tar-kernel-initrd")) controller.abort(new Error("stop here"));
     };
     await expect(
-      buildAppliance(options({ formats: ["kernel+initrd", "tar-kernel-initrd"], dir, signal: controller.signal, log })),
+      buildAppliance(
+        options({ formats: ["kernel+initrd", "tar-kernel-initrd"], dir, signal: controller.signal, log }),
+      ),
     ).rejects.toThrow("stop here");
     expect(await listing(dir)).toEqual(["app-kernel"]);
     expect(await readFile(join(dir, "app-kernel"), "utf8")).toBe("an earlier build's kernel");
@@ -285,7 +321,9 @@ describe("nothing half-written", () => {
     const controller = new AbortController();
     setTimeout(() => controller.abort(new Error("mid-way")), 5);
     await expect(
-      buildAppliance(options({ formats: ["kernel+initrd", "tar"].slice(0, 1), dir, signal: controller.signal })),
+      buildAppliance(
+        options({ formats: ["kernel+initrd", "tar"].slice(0, 1), dir, signal: controller.signal }),
+      ),
     ).rejects.toThrow("mid-way");
     expect(await listing(dir).catch(() => [])).toEqual([]);
   });
@@ -293,7 +331,9 @@ describe("nothing half-written", () => {
   test("a failing input fails the build before any output appears", async () => {
     const dir = join(root, "fail");
     const broken = loaded(yaml.replace("source: app.conf", "source: missing.conf"));
-    const err = await buildAppliance(options({ formats: ["kernel+initrd"], dir, loaded: broken })).catch((e: unknown) => e);
+    const err = await buildAppliance(options({ formats: ["kernel+initrd"], dir, loaded: broken })).catch(
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(KilnError);
     expect((err as KilnError).message).toMatch(/files\[0\]: cannot read the source .*missing.conf/);
     expect(await listing(dir)).toEqual([]);
@@ -313,7 +353,9 @@ describe("usage", () => {
   });
   test("a format that needs a kernel says so when the YAML has none", async () => {
     await expect(
-      buildAppliance(options({ formats: ["kernel+initrd"], loaded: loaded("init:\n  - example.com/kiln/init:1\n") })),
+      buildAppliance(
+        options({ formats: ["kernel+initrd"], loaded: loaded("init:\n  - example.com/kiln/init:1\n") }),
+      ),
     ).rejects.toThrow(/format kernel\+initrd needs a kernel/);
   });
 });

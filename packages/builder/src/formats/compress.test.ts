@@ -68,7 +68,9 @@ describe("parallel gzip", () => {
   test("an abort stops it", async () => {
     const controller = new AbortController();
     controller.abort(new Error("stop"));
-    await expect(collect(gzipParallel(chunks(data), { workers: 2, signal: controller.signal }))).rejects.toThrow("stop");
+    await expect(
+      collect(gzipParallel(chunks(data), { workers: 2, signal: controller.signal })),
+    ).rejects.toThrow("stop");
   });
 });
 

@@ -11,7 +11,16 @@ import { cpioLink, writeCpio } from "./cpio.js";
 const T = new Date("2017-04-18T16:30:00Z");
 
 function e(path: string, type: Entry["type"], extra: Partial<Entry> = {}): Entry {
-  return { path, type, mode: type === "directory" ? 0o755 : 0o644, uid: 0, gid: 0, mtime: T, size: 0, ...extra };
+  return {
+    path,
+    type,
+    mode: type === "directory" ? 0o755 : 0o644,
+    uid: 0,
+    gid: 0,
+    mtime: T,
+    size: 0,
+    ...extra,
+  };
 }
 function file(path: string, content: string, extra: Partial<Entry> = {}): FlatEntry {
   const buf = Buffer.from(content);
@@ -64,7 +73,10 @@ describe("newc cpio", () => {
 
   test("cpio -idm gives back the tree: contents, links, modes, owners and times", async () => {
     const dir = await mkdtemp(join(tmpdir(), "kiln-cpio-"));
-    await execa("cpio", ["-idm", "--quiet", "--no-absolute-filenames"], { input: await cpioOf(TREE()), cwd: dir });
+    await execa("cpio", ["-idm", "--quiet", "--no-absolute-filenames"], {
+      input: await cpioOf(TREE()),
+      cwd: dir,
+    });
     expect(await readFile(join(dir, "bin/busybox"), "utf8")).toBe("#!busybox\n");
     expect(await readlink(join(dir, "bin/sh"))).toBe("busybox");
     expect(await readlink(join(dir, "bin/ls"))).toBe("busybox");
@@ -82,9 +94,12 @@ describe("newc cpio", () => {
 
   test("header fields are gocpio's: inodes from 721, nlink 2 for directories, device 3:1, trailer mode 0", async () => {
     const archive = await cpioOf([{ entry: e("d", "directory") }, file("f", "x")]);
-    const field = (offset: number, i: number) => Number.parseInt(archive.toString("latin1", offset + 6 + 8 * i, offset + 14 + 8 * i), 16);
+    const field = (offset: number, i: number) =>
+      Number.parseInt(archive.toString("latin1", offset + 6 + 8 * i, offset + 14 + 8 * i), 16);
     expect(archive.toString("latin1", 0, 6)).toBe("070701");
-    expect([field(0, 0), field(0, 1), field(0, 4), field(0, 7), field(0, 8)]).toEqual([721, 0o40755, 2, 3, 1]);
+    expect([field(0, 0), field(0, 1), field(0, 4), field(0, 7), field(0, 8)]).toEqual([
+      721, 0o40755, 2, 3, 1,
+    ]);
     const second = 112; // 110-byte header + "d\0", already a multiple of 4
     expect([field(second, 0), field(second, 4), field(second, 6)]).toEqual([722, 1, 1]);
     const trailer = archive.indexOf("070701", second + 110);
@@ -103,7 +118,9 @@ describe("newc cpio", () => {
     const huge: FlatEntry = { entry: e("var/lib/huge.img", "file", { size: 2 ** 32 }), body };
     const err = await cpioOf([file("small", "ok"), huge]).catch((x: unknown) => x);
     expect(err).toBeInstanceOf(KilnError);
-    expect((err as KilnError).message).toMatch(/"\/var\/lib\/huge.img" is 4.0 GiB; an initrd .* cannot hold a file of 4 GiB/);
+    expect((err as KilnError).message).toMatch(
+      /"\/var\/lib\/huge.img" is 4.0 GiB; an initrd .* cannot hold a file of 4 GiB/,
+    );
     expect((err as KilnError).hint).toMatch(/iso-efi/);
     expect(read).toBe(false);
     // One byte less still fits the format.
@@ -111,7 +128,10 @@ describe("newc cpio", () => {
   });
 
   test("a body shorter than its entry says is an error, not a corrupt archive", async () => {
-    const short: FlatEntry = { entry: e("short", "file", { size: 10 }), body: Readable.from([Buffer.from("abc")]) };
+    const short: FlatEntry = {
+      entry: e("short", "file", { size: 10 }),
+      body: Readable.from([Buffer.from("abc")]),
+    };
     await expect(cpioOf([short])).rejects.toThrow(/expected 10 bytes of contents, got 3/);
   });
 
@@ -126,7 +146,10 @@ describe("newc cpio", () => {
     async function* body() {
       for (let i = 0; i < 48; i++) yield chunk;
     }
-    const big: FlatEntry = { entry: e("big", "file", { size: 48 * chunk.length }), body: Readable.from(body()) };
+    const big: FlatEntry = {
+      entry: e("big", "file", { size: 48 * chunk.length }),
+      body: Readable.from(body()),
+    };
     let maxChunk = 0;
     const parts: Buffer[] = [];
     for await (const c of writeCpio(stream([big]))) {

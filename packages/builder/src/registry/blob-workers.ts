@@ -28,7 +28,7 @@ export class BlobWorkers {
 
   private pick(): Worker {
     if (this.workers.length < this.size) {
-      const worker = new Worker(SOURCE, { eval: true });
+      const worker = new Worker(SOURCE, { eval: true, resourceLimits: { maxYoungGenerationSizeMb: 4 } });
       worker.on("message", (m: BlobJobMessage) => this.receive(m));
       // A crashed worker fails its jobs as errors; the caller then downloads them in the main thread.
       worker.on("error", (e) => this.fail(worker, e.message));
@@ -64,6 +64,11 @@ export class BlobWorkers {
     this.busy.delete(worker);
     for (const [id, p] of this.pending)
       if (p.worker === worker) this.settle(id, p, { id, type: "error", message });
+  }
+
+  /** Start every thread now, idle (so not keeping the process alive) until jobs arrive. */
+  warm(): void {
+    while (this.workers.length < this.size) this.pick().unref();
   }
 
   /** Download one blob into `job.tmp`. Never rejects: failures come back as results. */

@@ -112,6 +112,27 @@ export async function pullImage(
     const cached = await resolveCached(cache, name, arch);
     if (cached) return cached;
   }
+  const concurrency = options.concurrency ?? 4;
+  const workers = new BlobWorkers(Math.min(concurrency, availableParallelism()));
+  // Threads start while the manifests are fetched, so their start-up is off the critical path.
+  if ((options.workerMinBytes ?? WORKER_MIN_BYTES) !== Number.POSITIVE_INFINITY) workers.warm();
+  try {
+    return await fetchImage(client, cache, ref, name, arch, options, workers);
+  } finally {
+    await workers.close();
+  }
+}
+
+/** pullImage once the cache has said no: the registry's manifests, then the missing blobs. */
+async function fetchImage(
+  client: RegistryClient,
+  cache: OciCache,
+  ref: RegistryRef,
+  name: string,
+  arch: string,
+  options: PullOptions,
+  workers: BlobWorkers,
+): Promise<ResolvedImage> {
   const fetched = await client.manifest(ref, ref.digest ?? ref.tag ?? "latest", ACCEPT);
   const rootDigest = sha256(fetched.bytes);
   if (ref.digest && rootDigest !== ref.digest) {
@@ -141,11 +162,9 @@ export async function pullImage(
   }
   const manifest = JSON.parse(manifestBytes.toString("utf8")) as ImageManifest;
 
-  const concurrency = options.concurrency ?? 4;
-  const limit = pLimit(concurrency);
+  const limit = pLimit(options.concurrency ?? 4);
   const attempts = options.blobAttempts ?? 3;
   const workerMin = options.workerMinBytes ?? WORKER_MIN_BYTES;
-  const workers = new BlobWorkers(Math.min(concurrency, availableParallelism()));
   // allSettled, not all: a failed pull returns only after every other download has finished or
   // cleaned up, so no temp file outlives the error.
   const settled = await Promise.allSettled(
@@ -180,7 +199,6 @@ export async function pullImage(
       }),
     ),
   );
-  await workers.close();
   const failed = settled.find((r): r is PromiseRejectedResult => r.status === "rejected");
   if (failed) throw failed.reason;
   const config = await cache.readJson<ImageConfigBlob>(manifest.config.digest);

@@ -135,7 +135,9 @@ export const buildCommand: CommandDecl = {
         if (result.outputs[0] === "-") ctx.stderr.write(`kiln: built in ${secs} s, to standard output\n`);
         else {
           const ms = Date.now() - started;
-          ctx.stderr.write(`kiln: ${result.upToDate ? `up to date (checked in ${ms} ms)` : `built in ${secs} s`}:\n`);
+          ctx.stderr.write(
+            `kiln: ${result.upToDate ? `up to date (checked in ${ms} ms)` : `built in ${secs} s`}:\n`,
+          );
           for (const o of result.outputs) ctx.stderr.write(`  ${o}${await sizeOf(o)}\n`);
         }
       }

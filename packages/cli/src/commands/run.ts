@@ -31,16 +31,16 @@ export const runCommand: CommandDecl = {
   details:
     "What to boot is read from the files: PREFIX-kernel with PREFIX-initrd.img (or PREFIX-squashfs.img) and " +
     "PREFIX-cmdline, an ISO, or a disk image (raw, qcow2, vmdk, vhd). UEFI is detected from the ISO's El Torito " +
-    "catalog or the disk's EFI system partition; OVMF is found in the usual places. The serial console is on " +
-    "the terminal (Ctrl-A X quits) and always copied to STATE/console.log. The exit status is 0 when the guest " +
-    "powers off, 1 when QEMU fails or the guest kernel panics. Stop a run with Ctrl-C in the terminal's guest " +
-    "console, `poweroff` in the guest, Ctrl-A X, or SIGTERM to kiln (ACPI power-off; a second one kills). " +
-    "With --detach, kiln returns once QEMU runs; see kiln ps, logs and stop.",
+    "catalog or the disk's EFI system partition, and OVMF is found in the usual places. The serial console is " +
+    "on the terminal (Ctrl-A X quits QEMU, Ctrl-A C switches to its monitor) and is always copied to " +
+    "STATE/console.log. SIGINT or SIGTERM to kiln asks the guest to power off (ACPI); a second one kills QEMU. " +
+    "The exit status is 0 when the guest powers off, 1 when QEMU fails or the guest kernel panics. With " +
+    "--detach, kiln returns once QEMU runs: see kiln ps, kiln logs and kiln stop. Details: docs/running.md.",
   args: [
     {
       name: "image",
       description:
-        "`[qemu] PREFIX|IMAGE.iso|DISK.img`: qemu, the only backend, may come first as in `linuxkit run qemu`",
+        "a kernel+initrd prefix, an ISO or a disk image, optionally after `qemu` (the only backend) as in `linuxkit run qemu`",
       variadic: true,
       required: true,
     },
@@ -51,7 +51,7 @@ export const runCommand: CommandDecl = {
     {
       flags: "--disk <spec>",
       description:
-        "a disk, `[file=]PATH[,size=S][,format=raw|qcow2][,if=virtio|ide]`: created (qcow2 by default) only when missing, never overwritten or resized; a bare size is GiB, as in LinuxKit",
+        "a disk, `[file=]PATH[,size=S][,format=F][,if=I]` with format raw or qcow2 and interface virtio or ide: created (qcow2 by default) only when missing, never overwritten or resized; a bare size is GiB, as in LinuxKit",
       repeatable: true,
     },
     {
@@ -68,7 +68,7 @@ export const runCommand: CommandDecl = {
     {
       flags: "-p, --publish <spec>",
       description:
-        "publish a guest port, `[IP:]HOST:GUEST[/tcp|udp]`; binds 127.0.0.1 unless an IP is given; host port 0 picks one",
+        "publish a guest port, `[IP:]HOST:GUEST[/PROTO]` with PROTO tcp (default) or udp; binds 127.0.0.1 unless an IP is given; host port 0 picks one",
       repeatable: true,
     },
     {
