@@ -7,10 +7,11 @@
 //    split into node's own start-up (the exec of `node -e ""` to its exit) and the rest.
 // 2. In-process, startVm's own share: Vm.timings (startVm called → QEMU spawned → QMP says running).
 // 3. Boot to the fixture's marker, for kernel+initrd, a BIOS ISO and an EFI ISO, from startVm's call.
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { startVm } from "../packages/runner/src/index.ts";
 import { makeBootFixture } from "../packages/runner/src/testing/index.ts";
@@ -41,7 +42,8 @@ try {
   const nodeStart: number[] = [];
   for (let i = 0; i < runs; i++) {
     const log = join(work, `strace-${i}.log`);
-    const r = spawnSync(
+    // strace -f follows the detached QEMU too and ends only with it: read the log once kiln has returned.
+    const strace = spawn(
       "strace",
       [
         "-f",
@@ -64,17 +66,26 @@ try {
         `bench${i}`,
         prefix,
       ],
-      { env, encoding: "utf8" },
+      { env, stdio: "ignore" },
     );
-    if (r.status !== 0) throw new Error(`kiln run failed: ${r.stderr}`);
-    const text = readFileSync(log, "utf8");
+    let text = "";
+    const kilnExited = () => {
+      const pid = /^(\d+) /.exec(text)?.[1];
+      return pid !== undefined && new RegExp(`^${pid} +[\\d:.]+ \\+\\+\\+ exited`, "m").test(text);
+    };
+    for (let t = 0; t < 600 && !kilnExited(); t++) {
+      await sleep(100);
+      text = readFileSync(log, "utf8");
+    }
     const [kiln] = execTimes(text, /node/);
     const [qemu] = execTimes(text, /qemu-system-x86_64/);
-    overhead.push((qemu! - kiln!) * 1000);
+    if (kiln === undefined || qemu === undefined) throw new Error(`no execs in ${log}:\n${text}`);
+    overhead.push((qemu - kiln) * 1000);
     execFileSync(process.execPath, [kilnBin, "stop", "--timeout", "0", `bench${i}`], {
       env,
       stdio: "ignore",
     });
+    await new Promise((r) => strace.once("exit", r));
     const bare = join(work, `node-${i}.log`);
     spawnSync("strace", [
       "-f",

@@ -10,6 +10,8 @@ npx biome check .
 npx tsc -b
 
 mkdir -p test-results
+printf '\n==> in-VM programs: go vet and go test (images/sys)\n' >&2
+(cd images/sys && go vet ./... && go test ./...)
 printf '\n==> unit tests\n' >&2
 npx vitest run --project unit --reporter=default --reporter=json --outputFile.json=test-results/unit.json
 printf '\n==> end-to-end set-up (Docker engine, image builds)\n' >&2

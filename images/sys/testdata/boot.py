@@ -15,6 +15,7 @@ p.add_argument("--mem", default="1024")
 p.add_argument("--publish", action="append", default=[], help="HOSTPORT:GUESTPORT on 127.0.0.1")
 p.add_argument("--powerdown-after")
 p.add_argument("--powerdown-delay", type=float, default=1.0)
+p.add_argument("--ctrl-alt-del", action="store_true", help="press Ctrl-Alt-Del instead of the power button")
 p.add_argument("--expect", action="append", default=[])
 p.add_argument("--timeout", type=float, default=300)
 p.add_argument("--log")
@@ -36,7 +37,11 @@ def powerdown():
     s.connect(qmp_path)
     f = s.makefile("rw")
     f.readline()
-    for c in ({"execute": "qmp_capabilities"}, {"execute": "system_powerdown"}):
+    press = {"execute": "system_powerdown"}
+    if a.ctrl_alt_del:
+        keys = [{"type": "qcode", "data": k} for k in ("ctrl", "alt", "delete")]
+        press = {"execute": "send-key", "arguments": {"keys": keys}}
+    for c in ({"execute": "qmp_capabilities"}, press):
         f.write(json.dumps(c) + "\n"); f.flush(); f.readline()
     s.close()
 

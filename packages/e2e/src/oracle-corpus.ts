@@ -105,27 +105,23 @@ function fixtureImage(marker: string, config: SyntheticImage["config"], loose = 
 }
 
 /**
- * Push every image of every golden case as `HOST/golden/CASE/NAME:TAG` and return the cases with their YAMLs
+ * Push the images of one golden case as `HOST/golden/CASE/NAME:TAG-DIGEST` and return the case with its YAML
  * rewritten to those references. Layers are shared, so the registry stores them once.
  */
-export async function goldenCases(host: string, scratch: OciCache): Promise<OracleCase[]> {
-  const cases: OracleCase[] = [];
-  for (const g of goldenInputs()) {
-    const pushed = new Map<string, string>();
-    for (const [ref, config] of Object.entries(g.images)) {
-      const m = [...ref.matchAll(EXAMPLE_REF)][0];
-      if (!m) throw new Error(`golden case ${g.name}: unexpected image reference ${ref}`);
-      const target = `${host}/golden/${g.name}/${m[1]}:${m[2]}`;
-      pushed.set(ref, await pushSynthetic(scratch, fixtureImage(ref, config), target));
-    }
-    const yaml = g.yaml.replace(EXAMPLE_REF, (ref) => {
-      const p = pushed.get(ref);
-      if (!p) throw new Error(`golden case ${g.name}: ${ref} has no image config`);
-      return p;
-    });
-    cases.push({ name: `golden/${g.name}`, yaml, bootable: false });
+export async function goldenCase(host: string, scratch: OciCache, g: GoldenInput): Promise<OracleCase> {
+  const pushed = new Map<string, string>();
+  for (const [ref, config] of Object.entries(g.images)) {
+    const m = [...ref.matchAll(EXAMPLE_REF)][0];
+    if (!m) throw new Error(`golden case ${g.name}: unexpected image reference ${ref}`);
+    const target = `${host}/golden/${g.name}/${m[1]}:${m[2]}`;
+    pushed.set(ref, await pushSynthetic(scratch, fixtureImage(ref, config), target));
   }
-  return cases;
+  const yaml = g.yaml.replace(EXAMPLE_REF, (ref) => {
+    const p = pushed.get(ref);
+    if (!p) throw new Error(`golden case ${g.name}: ${ref} has no image config`);
+    return p;
+  });
+  return { name: `golden/${g.name}`, yaml, bootable: false };
 }
 
 /**

@@ -5,15 +5,27 @@ import { readFile } from "node:fs/promises";
 import { gunzipSync } from "node:zlib";
 import type { TreeEntry } from "./oracle-tar.js";
 
-const TYPES: Record<number, string> = {
-  26411: "socket",
-  21609: "symlink",
-  16807: "file",
-  14406: "block-device",
-  9604: "directory",
-  4802: "character-device",
-  2401: "fifo",
-};
+/** The entry type of a cpio mode's file-type bits, named as tar-stream names them. */
+function typeOf(mode: number): string {
+  switch (mode & 0o170000) {
+    case 0o140000:
+      return "socket";
+    case 0o120000:
+      return "symlink";
+    case 0o100000:
+      return "file";
+    case 0o060000:
+      return "block-device";
+    case 0o040000:
+      return "directory";
+    case 0o020000:
+      return "character-device";
+    case 0o010000:
+      return "fifo";
+    default:
+      return "unknown";
+  }
+}
 
 export interface CpioView {
   /** The last entry for each path, as the kernel leaves it. */
@@ -55,7 +67,7 @@ function parseNewc(
     if (name === "TRAILER!!!") return { end: off, count };
     count++;
     const content = data.subarray(body, body + size);
-    const type = TYPES[mode & 0o170000] ?? "unknown";
+    const type = typeOf(mode);
     const path = name.replace(/^\.?\/+/, "").replace(/\/+$/, "");
     if (path === "" || path === ".") continue;
     const e: TreeEntry = {

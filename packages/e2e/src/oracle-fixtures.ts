@@ -12,7 +12,7 @@ import {
   pushImage,
   RegistryClient,
 } from "@kiln/builder";
-import { type Headers, pack } from "tar-stream";
+import { type Header, pack } from "tar-stream";
 
 export interface LayerEntry {
   name: string;
@@ -39,14 +39,14 @@ const MTIME = new Date("2024-01-02T03:04:05Z");
 export async function layerTar(entries: readonly LayerEntry[]): Promise<Buffer> {
   const p = pack();
   const chunks: Buffer[] = [];
-  p.on("data", (c: Buffer) => chunks.push(c));
+  p.on("data", (c) => chunks.push(c as Buffer));
   const done = new Promise<void>((resolve, reject) => {
     p.on("end", () => resolve());
     p.on("error", reject);
   });
   for (const e of entries) {
     const type = e.type ?? "file";
-    const header: Headers & { pax?: Record<string, string> } = {
+    const header: Partial<Header> & { name: string } = {
       name: e.name,
       type,
       mode: e.mode ?? (type === "directory" ? 0o755 : 0o644),

@@ -51,8 +51,8 @@ export const KNOWN_DIFFERENCES: readonly KnownDifference[] = [
   {
     id: "directory-slash",
     kind: "deliberate",
-    doc: "directory entries end in `/`",
-    explains: (d) => d.field === "name" && d.kiln === `${d.linuxkit}/`,
+    doc: "directory names end in `/`",
+    explains: (d) => d.field === "name" && d.linuxkit.replace(/\/$/, "") === d.kiln.replace(/\/$/, ""),
   },
   {
     id: "no-empty-sbom",

@@ -3,7 +3,7 @@
 // tree of its bundle, each entry with type, mode, owner, link target, size, content digest and PAX records.
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { extract, type Headers } from "tar-stream";
+import { extract, type Header } from "tar-stream";
 
 export interface TreeEntry {
   /** Relative to the part it belongs to, without a trailing slash (`lower/bin/sh`, `etc/hosts`). */
@@ -92,18 +92,20 @@ export async function readTarView(file: string): Promise<TarView> {
     ex.on("finish", () => resolve());
     ex.on("error", reject);
   });
-  ex.on("entry", (h: Headers & { pax?: Record<string, string> }, stream, next) => {
+  ex.on("entry", (h: Header, stream, next) => {
     const path = normalise(h.name);
     const hash = createHash("sha256");
     const keep = path === "boot/cmdline" || /\/(config|runtime)\.json$/.test(path);
     const chunks: Buffer[] = [];
-    stream.on("data", (c: Buffer) => {
+    stream.on("data", (data) => {
+      const c = data as Buffer;
       hash.update(c);
       if (keep) chunks.push(c);
     });
     stream.on("end", () => {
       const pax: Record<string, string> = {};
-      for (const [k, v] of Object.entries(h.pax ?? {})) if (!HEADER_PAX.has(k)) pax[k] = v;
+      const records = (h.pax ?? {}) as Record<string, string>;
+      for (const [k, v] of Object.entries(records)) if (!HEADER_PAX.has(k)) pax[k] = v;
       const e: TreeEntry = {
         path,
         type: h.type ?? "file",

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
@@ -57,10 +57,7 @@ async function fakeVm(
     detached: true,
   });
   for (let i = 0; i < 100; i++) {
-    try {
-      const fs = await import("node:fs");
-      if (fs.statSync(statePaths(stateDir).qmp).isSocket()) break;
-    } catch {}
+    if (statSync(statePaths(stateDir).qmp, { throwIfNoEntry: false })?.isSocket()) break;
     await new Promise((r) => setTimeout(r, 20));
   }
   return { stateDir, child };

@@ -190,6 +190,7 @@ export async function startVm(options: StartVmOptions): Promise<Vm> {
   if (decision.note) notice(decision.note);
 
   const ownsState = options.state === undefined;
+  let child: ChildProcess | undefined;
   const stateDir = ownsState ? await mkdtemp(join(tmpdir(), "kiln-vm-")) : resolve(cwd, options.state!);
   try {
     await mkdir(stateDir, { recursive: true });
@@ -273,7 +274,6 @@ export async function startVm(options: StartVmOptions): Promise<Vm> {
     const keepStderr = (d: Buffer) => {
       stderr = (stderr + d.toString()).slice(-16_384);
     };
-    let child: ChildProcess;
     if (detach) {
       mkdirSync(stateDir, { recursive: true });
       const log = openSync(paths.qemuLog, "w");
@@ -293,10 +293,11 @@ export async function startVm(options: StartVmOptions): Promise<Vm> {
         if (consoleMode === "inherit") process.stderr.write(d);
       });
     }
+    const proc: ChildProcess = child;
     const spawned = performance.now();
     const startedAt = Date.now();
-    const spawnError = new Promise<Error>((r) => child.once("error", r));
-    const exitedEarly = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
+    const spawnError = new Promise<Error>((r) => proc.once("error", r));
+    const exitedEarly = new Promise<number | null>((r) => proc.once("exit", (code) => r(code)));
     let exitCode: number | null | undefined;
     void exitedEarly.then((c) => {
       exitCode = c;
@@ -327,7 +328,7 @@ export async function startVm(options: StartVmOptions): Promise<Vm> {
         }),
       ]);
     } catch (e) {
-      if (exitCode === undefined) child.kill("SIGKILL");
+      if (exitCode === undefined) proc.kill("SIGKILL");
       if (e instanceof VmError) throw e;
       throw failure(`QEMU did not open its QMP socket: ${(e as Error).message}`);
     }
@@ -337,7 +338,7 @@ export async function startVm(options: StartVmOptions): Promise<Vm> {
 
     await writeVmInfo(paths, {
       ...(options.name ? { name: options.name } : {}),
-      pid: child.pid!,
+      pid: proc.pid!,
       startedAt: new Date(startedAt).toISOString(),
       image: boot.kind === "iso" || boot.kind === "disk" ? boot.path : boot.prefix,
       boot: `${boot.kind}${boot.uefi ? " (UEFI)" : ""}`,
@@ -349,7 +350,7 @@ export async function startVm(options: StartVmOptions): Promise<Vm> {
 
     const vm = new Vm({
       ...(options.name ? { name: options.name } : {}),
-      child,
+      child: proc,
       qmp,
       argv,
       escapedCommand,
@@ -367,6 +368,8 @@ export async function startVm(options: StartVmOptions): Promise<Vm> {
     if (detach) await vm.release();
     return vm;
   } catch (e) {
+    // Whatever failed after the spawn, no QEMU is left behind.
+    if (child && child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
     if (ownsState) await rm(stateDir, { recursive: true, force: true });
     throw e;
   }

@@ -8,6 +8,10 @@ import (
 
 func boot() {
 	start := time.Now()
+	if ms := os.Getenv(copyTimeEnv); ms != "" {
+		_ = os.Unsetenv(copyTimeEnv)
+		say("initramfs moved to a tmpfs in %s ms", ms)
+	}
 	mountFilesystems()
 	rp := newReaper()
 	sd := &shutdown{}

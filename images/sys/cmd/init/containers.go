@@ -50,9 +50,9 @@ type runner struct {
 	stopping atomic.Bool
 	// killed is set once shutdown has signalled everything: exits are then only reported.
 	killed atomic.Bool
-	reaper   *reaper
-	runc     string
-	devnul   *os.File
+	reaper *reaper
+	runc   string
+	devnul *os.File
 }
 
 // bundles lists the bundle directories of one section, in order.

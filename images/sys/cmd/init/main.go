@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"syscall"
+	"time"
 
 	"kiln.local/sys/internal/logline"
 )
@@ -34,10 +35,11 @@ func main() {
 	}
 	stage2 := len(os.Args) > 1 && os.Args[1] == stage2Flag
 	if !stage2 && rootIsRAM() {
+		start := time.Now()
 		if err := copyRootToTmpfs("/mnt/kiln-root"); err != nil {
 			say("copying the initramfs to a tmpfs failed: %v; runc needs a pivotable root, containers will fail", err)
 		} else {
-			reexec()
+			reexec(time.Since(start))
 		}
 	}
 	boot()
@@ -51,11 +53,15 @@ func rootIsRAM() bool {
 	return st.Type == ramfsMagic || st.Type == tmpfsMagic
 }
 
-func reexec() {
+// copyTimeEnv carries how long the copy took into the re-executed init, for its boot report.
+const copyTimeEnv = "KILN_INIT_COPY_MS"
+
+func reexec(took time.Duration) {
 	for _, self := range []string{"/init", "/sbin/init"} {
 		if _, err := os.Stat(self); err == nil {
 			args := append([]string{self, stage2Flag}, os.Args[1:]...)
-			err = syscall.Exec(self, args, os.Environ())
+			env := append(os.Environ(), fmt.Sprintf("%s=%d", copyTimeEnv, took.Milliseconds()))
+			err = syscall.Exec(self, args, env)
 			say("exec %s after copying the root failed: %v", self, err)
 		}
 	}

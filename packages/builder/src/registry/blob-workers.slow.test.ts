@@ -1,9 +1,10 @@
 import { randomBytes } from "node:crypto";
-import { mkdtemp, readdir } from "node:fs/promises";
+import { mkdtemp, readdir, readFile } from "node:fs/promises";
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseRegistryRef } from "@kiln/spec";
+import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { OciCache } from "../cache/cache.js";
 import { sha256 } from "../cache/digest.js";
@@ -11,6 +12,8 @@ import { MediaType } from "../oci/types.js";
 import { type Fault, startFaultProxy } from "../testing/fault-proxy.js";
 import { makeLayout } from "../testing/image-fixture.js";
 import { pushWithSkopeo, startRegistry, type TestRegistry } from "../testing/registry.js";
+import type { BlobJobMessage } from "./blob-worker.js";
+import { BLOB_WORKER_SOURCE } from "./blob-workers.js";
 import { RegistryClient } from "./client.js";
 import { pullImage } from "./pull.js";
 
@@ -101,6 +104,7 @@ describe("worker downloads and Authorization", () => {
     }),
   );
   const storageSaw: IncomingHttpHeaders[] = [];
+  let chunked = false;
   const registrySaw: IncomingHttpHeaders[] = [];
   let registryServer: Server;
   let storage: Server;
@@ -114,7 +118,8 @@ describe("worker downloads and Authorization", () => {
     storage = createServer((req, res) => {
       storageSaw.push(req.headers);
       const body = req.url?.includes(sha256(layer).slice(7)) ? layer : config;
-      res.writeHead(200, { "content-length": body.length });
+      // Without a Content-Length node answers chunked: not the worker's fast path.
+      res.writeHead(200, chunked ? {} : { "content-length": body.length });
       res.end(body);
     });
     const storagePort = await listen(storage);
@@ -163,5 +168,90 @@ describe("worker downloads and Authorization", () => {
     expect(
       registrySaw.filter((h) => h.authorization === "Bearer secret-token").length,
     ).toBeGreaterThanOrEqual(3);
+  });
+
+  test("a chunked blob response is handed back to the main thread's client, and still verified", async () => {
+    chunked = true;
+    try {
+      const cache = await OciCache.open(await tmp());
+      const image = await pullImage(new RegistryClient(), cache, `${host}/kiln/app:v1`, ALL_IN_WORKERS);
+      expect((await cache.readBlob(image.manifest.layers[0]!.digest)).equals(layer)).toBe(true);
+      for (const h of storageSaw) expect(h.authorization).toBeUndefined();
+    } finally {
+      chunked = false;
+    }
+  });
+});
+
+describe("worker downloads over TLS", () => {
+  // A certificate only the child process below trusts (NODE_EXTRA_CA_CERTS is read at start-up).
+  let dir: string;
+  let server: import("node:https").Server;
+  let port = 0;
+  // Big enough that TLS hands over data while earlier buffers are still being written.
+  const body = randomBytes(24 * 1024 * 1024 + 17);
+  beforeAll(async () => {
+    dir = await tmp();
+    await execa("openssl", [
+      ...["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost"],
+      ...[
+        "-addext",
+        "subjectAltName=DNS:localhost",
+        "-keyout",
+        join(dir, "key.pem"),
+        "-out",
+        join(dir, "cert.pem"),
+      ],
+    ]);
+    const { createServer: createHttps } = await import("node:https");
+    server = createHttps(
+      { key: await readFile(join(dir, "key.pem")), cert: await readFile(join(dir, "cert.pem")) },
+      (_req, res) => {
+        res.writeHead(200, { "content-length": body.length });
+        res.end(body);
+      },
+    );
+    port = await new Promise<number>((resolve) =>
+      server.listen(0, "127.0.0.1", () => resolve((server.address() as { port: number }).port)),
+    );
+  });
+  afterAll(() => server?.close());
+
+  /** Run one worker job in a fresh node whose trust store may include the test certificate. */
+  async function inChild(trust: boolean): Promise<BlobJobMessage> {
+    const script = `
+      const { Worker } = require("node:worker_threads");
+      const w = new Worker(process.env.SOURCE, { eval: true });
+      w.on("message", (m) => { if (m.type !== "progress") { console.log(JSON.stringify(m)); w.terminate(); } });
+      w.postMessage(JSON.parse(process.env.JOB));`;
+    const job = {
+      id: 1,
+      url: `https://localhost:${port}/v2/x/blobs/y`,
+      headers: {},
+      tmp: join(dir, `out-${trust}`),
+      size: body.length,
+    };
+    const { stdout } = await execa(process.execPath, ["-e", script], {
+      env: {
+        SOURCE: BLOB_WORKER_SOURCE,
+        JOB: JSON.stringify(job),
+        ...(trust ? { NODE_EXTRA_CA_CERTS: join(dir, "cert.pem") } : {}),
+      },
+    });
+    return JSON.parse(stdout) as BlobJobMessage;
+  }
+
+  test("an https blob is read into the reused buffer, hashed and written whole", async () => {
+    expect(await inChild(true)).toEqual({ id: 1, type: "done", digest: sha256(body), size: body.length });
+    expect((await readFile(join(dir, "out-true"))).equals(body)).toBe(true);
+  });
+
+  test("the certificate is verified: an untrusted one is an error and nothing is written", async () => {
+    const result = await inChild(false);
+    expect(result).toMatchObject({
+      type: "error",
+      message: expect.stringMatching(/self-signed certificate/),
+    });
+    await expect(readFile(join(dir, "out-false"))).rejects.toThrow(/ENOENT/);
   });
 });

@@ -4,7 +4,10 @@ import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { type BlobJob, type BlobJobMessage, blobWorkerMain } from "./blob-worker.js";
 
-const SOURCE = `(${blobWorkerMain.toString()})()`;
+// Transpilers that keep function names (esbuild's keepNames, as tsx uses) wrap nested functions in a
+// `__name(fn, "name")` helper that the worker would not have; a no-op one keeps the source runnable.
+/** The worker thread's code, for `new Worker(BLOB_WORKER_SOURCE, { eval: true })`. */
+export const BLOB_WORKER_SOURCE = `var __name = (fn) => fn;\n(${blobWorkerMain.toString()})()`;
 
 export type BlobResult = Exclude<BlobJobMessage, { type: "progress" }>;
 
@@ -28,7 +31,7 @@ export class BlobWorkers {
 
   private pick(): Worker {
     if (this.workers.length < this.size) {
-      const worker = new Worker(SOURCE, { eval: true, resourceLimits: { maxYoungGenerationSizeMb: 4 } });
+      const worker = new Worker(BLOB_WORKER_SOURCE, { eval: true });
       worker.on("message", (m: BlobJobMessage) => this.receive(m));
       // A crashed worker fails its jobs as errors; the caller then downloads them in the main thread.
       worker.on("error", (e) => this.fail(worker, e.message));

@@ -1,0 +1,141 @@
+// The compatibility oracle: build one YAML with LinuxKit and with kiln, read both outputs and list every
+// difference, each either known (docs/compatibility.md says why) or not.
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { OracleCase } from "./oracle-corpus.js";
+import { readInitrd } from "./oracle-cpio.js";
+import { compareTrees, compareViews, type Difference, summarise } from "./oracle-diff.js";
+import { type Triage, triage } from "./oracle-known.js";
+import { buildWithKiln, buildWithLinuxkit } from "./oracle-peers.js";
+import { readTarView } from "./oracle-tar.js";
+
+export interface OracleOptions {
+  /** The LinuxKit binary. */
+  linuxkit: string;
+  /** The loopback registry the case's images are in. */
+  registry: string;
+  /** Where both tools build: DIR/linuxkit and DIR/kiln. */
+  dir: string;
+  linuxkitCache: string;
+  kilnCache: string;
+}
+
+export interface OracleResult {
+  case: string;
+  differences: Difference[];
+  triage: Triage;
+  /** Build wall times. */
+  linuxkitMs: number;
+  kilnMs: number;
+}
+
+/** Build `c` as `-f tar` with both tools and compare the tars part by part. */
+export async function compareTar(c: OracleCase, o: OracleOptions): Promise<OracleResult> {
+  const lkDir = join(o.dir, "linuxkit");
+  const kilnDir = join(o.dir, "kiln");
+  const common = { case: c, formats: ["tar"], registry: o.registry } as const;
+  const lk = await buildWithLinuxkit(o.linuxkit, { ...common, dir: lkDir, cache: o.linuxkitCache });
+  const kiln = await buildWithKiln({ ...common, dir: kilnDir, cache: o.kilnCache });
+  const views = {
+    linuxkit: await readTarView(join(lkDir, "out.tar")),
+    kiln: await readTarView(join(kilnDir, "out.tar")),
+  };
+  const differences = compareViews(views.linuxkit, views.kiln);
+  return {
+    case: c.name,
+    differences,
+    triage: triage(differences, views),
+    linuxkitMs: lk.ms,
+    kilnMs: kiln.ms,
+  };
+}
+
+export interface BootFilesResult extends OracleResult {
+  /** The outputs' paths (`PREFIX-kernel`, `PREFIX-initrd.img`, `PREFIX-cmdline` exist for each). */
+  prefixes: { linuxkit: string; kiln: string };
+  initrdBytes: { linuxkit: number; kiln: number };
+}
+
+/**
+ * Build `c` as kernel+initrd with both tools and compare the kernel and cmdline bytes and the initrd's files
+ * (the last copy of each path, as the kernel unpacks it).
+ */
+export async function compareKernelInitrd(c: OracleCase, o: OracleOptions): Promise<BootFilesResult> {
+  const lkDir = join(o.dir, "linuxkit");
+  const kilnDir = join(o.dir, "kiln");
+  const common = { case: c, formats: ["kernel+initrd"], registry: o.registry } as const;
+  const lk = await buildWithLinuxkit(o.linuxkit, { ...common, dir: lkDir, cache: o.linuxkitCache });
+  const kiln = await buildWithKiln({ ...common, dir: kilnDir, cache: o.kilnCache });
+  const prefixes = { linuxkit: join(lkDir, "out"), kiln: join(kilnDir, "out") };
+  const differences: Difference[] = [];
+  for (const suffix of ["-kernel", "-cmdline"]) {
+    const [a, b] = await Promise.all([
+      readFile(prefixes.linuxkit + suffix),
+      readFile(prefixes.kiln + suffix),
+    ]);
+    if (!a.equals(b)) {
+      differences.push({
+        part: "boot",
+        path: suffix.slice(1),
+        field: "bytes",
+        linuxkit: `${a.length} bytes`,
+        kiln: `${b.length} bytes`,
+      });
+    }
+  }
+  const [ia, ib] = await Promise.all([
+    readInitrd(`${prefixes.linuxkit}-initrd.img`),
+    readInitrd(`${prefixes.kiln}-initrd.img`),
+  ]);
+  compareTrees("initrd", ia.tree, ib.tree, differences);
+  // The tar-level views the known differences look into, rebuilt from the initrds' trees.
+  const asView = (tree: typeof ia.tree) => ({
+    entries: [...tree.values()],
+    repeated: [],
+    boot: new Map(),
+    init: tree,
+    containers: new Map(),
+  });
+  const views = { linuxkit: asView(ia.tree), kiln: asView(ib.tree) };
+  const initrdBytes = {
+    linuxkit: (await readFile(`${prefixes.linuxkit}-initrd.img`)).length,
+    kiln: (await readFile(`${prefixes.kiln}-initrd.img`)).length,
+  };
+  return {
+    case: c.name,
+    differences,
+    triage: triage(
+      differences.map((d) => (d.part === "initrd" ? { ...d, part: "init" } : d)),
+      views,
+    ),
+    linuxkitMs: lk.ms,
+    kilnMs: kiln.ms,
+    prefixes,
+    initrdBytes,
+  };
+}
+
+/** What the oracle reports for a case: the unexplained differences first, then the explained ones counted. */
+export function describe(r: OracleResult): string {
+  const explained = [...r.triage.explained].map(([id, ds]) => `${id} ×${ds.length}`).join(", ") || "none";
+  const head = `${r.case}: ${r.differences.length} differences; known: ${explained}`;
+  if (r.triage.unexplained.length === 0) return head;
+  return `${head}\nNOT EXPLAINED (fix kiln, or add it to oracle-known.ts and docs/compatibility.md):\n${summarise(r.triage.unexplained, 5)}`;
+}
+
+/**
+ * The console lines that say what an appliance did: kiln-init's messages and the output of onboot containers
+ * and of the named services, with timings blanked, so two boots of equivalent initrds compare equal.
+ */
+export function bootTranscript(console: string, services: readonly string[] = []): string[] {
+  const names = services.map((n) => n.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
+  const container =
+    names.length > 0 ? `\\[(?:\\d{3}-[^\\]]+|${names.join("|")})\\] ` : "\\[\\d{3}-[^\\]]+\\] ";
+  const line = new RegExp(`(kiln-init: .*|${container}.*)$`);
+  const out: string[] = [];
+  for (const raw of console.split(/\r?\n/)) {
+    const m = line.exec(raw.replace(/^\[\s*\d+\.\d+\]\s*/, ""));
+    if (m) out.push(m[1]!.replace(/\d+(\.\d+)? ?(ms|s)\b/g, "N $2").trimEnd());
+  }
+  return out;
+}
