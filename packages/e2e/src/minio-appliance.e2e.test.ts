@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { startDockerEngine } from "@kiln/builder/testing";
+import type { Client } from "minio";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Appliance, buildAppliance } from "./appliance.js";
 import {
@@ -29,6 +30,7 @@ import { loadMcImage } from "./mc-image.js";
 import {
   type Credentials,
   chunked,
+  describeError,
   listAll,
   type ObjectSpec,
   objectSha256,
@@ -304,9 +306,7 @@ describe("persistence across a graceful power-off", () => {
         expect(b.vm.console).toMatch(SERVICE_STARTED);
         const s3 = s3Client(b.target);
         expect(await objectSha256(s3, "kiln-e2e", marker.key)).toBe(marker.sha256);
-        for (const o of acknowledged.values()) {
-          expect(await objectSha256(s3, o.bucket, o.key), `${o.bucket}/${o.key}`).toBe(o.sha256);
-        }
+        expect(await damagedObjects(s3), "acknowledged objects missing or changed").toEqual([]);
         expect((await s3.listBuckets()).map((x) => x.name).sort()).toEqual([...buckets].sort());
         expect(b.vm.console, "the format container must leave a disk in use alone").toMatch(DISK_LEFT_ALONE);
         expect(b.vm.console).not.toMatch(FORMATTED);
@@ -343,15 +343,27 @@ describe("crash safety", () => {
       const after = await boot("crash-safety");
       await onConsole(after, async () => {
         const s3 = s3Client(after.target);
-        for (const o of acknowledged.values()) {
-          expect(await objectSha256(s3, o.bucket, o.key), `${o.bucket}/${o.key}`).toBe(o.sha256);
-        }
+        expect(await damagedObjects(s3), "acknowledged objects missing or changed").toEqual([]);
         expect((await listAll(s3, "crash")).length).toBe(21);
       });
     },
     20 * 60_000,
   );
 });
+
+/** The acknowledged objects that are gone or whose bytes changed, each with what is wrong. */
+async function damagedObjects(s3: Client): Promise<string[]> {
+  const damaged: string[] = [];
+  for (const o of acknowledged.values()) {
+    try {
+      if ((await objectSha256(s3, o.bucket, o.key)) !== o.sha256)
+        damaged.push(`${o.bucket}/${o.key}: changed`);
+    } catch (err) {
+      damaged.push(describeError(err));
+    }
+  }
+  return damaged;
+}
 
 /**
  * Retries `check` until it passes or `timeoutMs` is over, then throws its last failure. `guard` runs before each

@@ -99,8 +99,10 @@ export interface BuildRequest {
   /** A directory for the YAML, its side files and the outputs. */
   dir: string;
   case: OracleCase;
-  /** `tar` writes `-o DIR/NAME.tar`; other formats write into DIR with `--name NAME`. */
+  /** `tar` writes `-o DIR/out.tar`; other formats write into DIR with `--name NAME`. */
   formats: readonly string[];
+  /** Default `out`. */
+  name?: string;
   cache: string;
   /** The loopback registry (`HOST:PORT`) the YAML's images live in. */
   registry: string;
@@ -120,7 +122,7 @@ export async function writeCase(dir: string, c: OracleCase): Promise<string> {
 
 function outputArgs(r: BuildRequest, oFlag: string): string[] {
   if (r.formats.length === 1 && r.formats[0] === "tar") return [oFlag, join(r.dir, "out.tar")];
-  return ["--dir", r.dir, "--name", "out", "-f", r.formats.join(",")];
+  return ["--dir", r.dir, "--name", r.name ?? "out", "-f", r.formats.join(",")];
 }
 
 /**

@@ -83,10 +83,16 @@ export function sha256Hex(data: Buffer | string): string {
 
 /** The SHA-256 of an object as the server returns it, streamed. */
 export async function objectSha256(client: Client, bucket: string, key: string): Promise<string> {
-  const stream = await client.getObject(bucket, key);
-  const hash = createHash("sha256");
-  for await (const chunk of stream) hash.update(chunk as Buffer);
-  return hash.digest("hex");
+  try {
+    const stream = await client.getObject(bucket, key);
+    const hash = createHash("sha256");
+    for await (const chunk of stream) hash.update(chunk as Buffer);
+    return hash.digest("hex");
+  } catch (err) {
+    // The client's errors do not say which object they are about.
+    if (err instanceof Error) err.message = `${bucket}/${key}: ${err.message}`;
+    throw err;
+  }
 }
 
 export interface ObjectSpec {

@@ -13,6 +13,8 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const prefix = join(dir, "app");
 for (const f of ["kernel", "initrd.img"]) writeFileSync(`${prefix}-${f}`, "not really a kernel");
 writeFileSync(`${prefix}-cmdline`, "console=ttyS0");
+const blank = join(dir, "blank.img");
+writeFileSync(blank, Buffer.alloc(1 << 20));
 const pvm: HostFacts = {
   platform: "linux",
   hostArch: "x86_64",
@@ -27,7 +29,7 @@ const tempStates = () =>
 
 test("QEMU refusing its command line is a VmError with what QEMU said, and nothing is left behind", async () => {
   const before = tempStates();
-  const e = await startVm({ prefix, accel: "tcg", mem: 64, devices: ["no-such-device-model"] }).catch(
+  const e = await startVm({ disk: blank, accel: "tcg", mem: 64, devices: ["no-such-device-model"] }).catch(
     (x: unknown) => x,
   );
   expect(e).toBeInstanceOf(VmError);

@@ -11,7 +11,6 @@ import (
 	"sort"
 	"strings"
 	"syscall"
-	"time"
 
 	"kiln.local/sys/internal/disk"
 	"kiln.local/sys/internal/sysx"
@@ -154,16 +153,11 @@ func (c cdrom) Extract() ([]byte, error) {
 		return nil, err
 	}
 	defer os.Remove(mnt)
-	// A CD-ROM can take a moment to report media after boot.
-	var merr error
-	for i := 0; i < 10; i++ {
-		if merr = syscall.Mount(dev, mnt, fstype, syscall.MS_RDONLY, ""); merr == nil || !errors.Is(merr, syscall.ENOMEDIUM) {
-			break
+	if err := syscall.Mount(dev, mnt, fstype, syscall.MS_RDONLY, ""); err != nil {
+		if errors.Is(err, syscall.ENOMEDIUM) {
+			return nil, errors.New("no disc in the drive")
 		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	if merr != nil {
-		return nil, fmt.Errorf("mount %s: %w", fstype, merr)
+		return nil, fmt.Errorf("mount %s: %w", fstype, err)
 	}
 	defer syscall.Unmount(mnt, 0)
 	for _, name := range []string{"user-data", "config"} {

@@ -18,6 +18,7 @@ import type { ImageResolver } from "../resolve/resolver.js";
 import { outputTime } from "../sources/epoch.js";
 import type { ToolRunner } from "../tools/types.js";
 import { BuildArtifacts, extractBoot } from "./context.js";
+import { codeFingerprint } from "./fingerprint.js";
 import { buildKey, fileSha256, type OutputRecord, recordBuild, upToDate } from "./incremental.js";
 import { DEFAULT_SIZE } from "./size.js";
 
@@ -47,7 +48,7 @@ export interface BuildOptions {
   log?: (line: string) => void;
   /** The time stamp of generated entries (default: SOURCE_DATE_EPOCH, else LinuxKit's). */
   mtime?: Date;
-  /** kiln's version: a new kiln rebuilds. */
+  /** kiln's version: a new kiln rebuilds (as does any change to the builder's or spec's code). */
   version: string;
   /** gzip worker threads (default: every core). The output is the same for any number. */
   workers?: number;
@@ -154,6 +155,7 @@ export async function buildAppliance(o: BuildOptions): Promise<BuildResult> {
   const compression = o.compression ?? "gzip";
   const size = o.size ?? DEFAULT_SIZE;
 
+  const code = codeFingerprint(); // read while the images resolve
   const refs = configImages(config);
   if (refs.length > 0) log(`resolving ${refs.length} image${refs.length === 1 ? "" : "s"}`);
   const limit = pLimit(4);
@@ -183,6 +185,7 @@ export async function buildAppliance(o: BuildOptions): Promise<BuildResult> {
 
   const key = buildKey({
     kiln: o.version,
+    code: await code,
     config,
     images: resolved.map(([r, img]) => [r, img.manifestDescriptor.digest]),
     sources: await sourceDigests(o.loaded),
