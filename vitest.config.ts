@@ -14,7 +14,7 @@ export default defineConfig({
         test: {
           name: "unit",
           include: ["packages/*/src/**/*.test.ts"],
-          exclude: ["**/*.slow.test.ts", "**/node_modules/**", "**/dist/**"],
+          exclude: ["**/*.slow.test.ts", "**/*.e2e.test.ts", "**/node_modules/**", "**/dist/**"],
           testTimeout: 30_000,
         },
       },

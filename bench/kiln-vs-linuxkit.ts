@@ -22,7 +22,7 @@ import { OciCache } from "../packages/builder/src/index.ts";
 import { startRegistry } from "../packages/builder/src/testing/index.ts";
 import type { Appliance } from "../packages/e2e/src/appliance.ts";
 import { bootAppliance } from "../packages/e2e/src/boot.ts";
-import { minimalCase, minioCase, type OracleCase } from "../packages/e2e/src/oracle-corpus.ts";
+import { minimalCase, minioCase } from "../packages/e2e/src/oracle-corpus.ts";
 import { APPLIANCE_PACKAGES, pushPackages } from "../packages/e2e/src/oracle-images.ts";
 import {
   type BuildRequest,
@@ -48,6 +48,7 @@ const BOOTS = Number(values.boots);
 type Tool = "kiln" | "linuxkit";
 interface Sample {
   secs: number;
+  cpuSecs: number;
   rssMiB: number;
 }
 interface Row {
@@ -63,7 +64,11 @@ const median = (xs: readonly number[]) => {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
 const log = (line: string) => console.error(`bench: ${line}`);
-const sample = (r: RunResult): Sample => ({ secs: r.ms / 1000, rssMiB: (r.maxRssKiB ?? 0) / 1024 });
+const sample = (r: RunResult): Sample => ({
+  secs: r.ms / 1000,
+  cpuSecs: r.cpuSecs ?? Number.NaN,
+  rssMiB: (r.maxRssKiB ?? 0) / 1024,
+});
 
 const peer = await linuxkitPeer();
 if (!peer.available) {
@@ -222,21 +227,25 @@ const out: string[] = [];
 out.push(`Machine: ${machine}. Load average at the end: ${sh("cat", ["/proc/loadavg"])}.`);
 out.push(`Versions: ${versions}.`);
 out.push(
-  `Runs: ${RUNS} per cell, alternating kiln and LinuxKit; medians; wall time in seconds; peak RSS in MiB.`,
+  `Runs: ${RUNS} per cell, alternating kiln and LinuxKit; medians; wall and CPU (user + system) time in seconds; peak RSS in MiB.`,
 );
 out.push("");
 out.push(
-  "| YAML | what | kiln (s) | LinuxKit (s) | kiln/LinuxKit | kiln RSS (MiB) | LinuxKit RSS (MiB) | RSS ratio |",
+  "| YAML | what | kiln (s) | LinuxKit (s) | kiln/LinuxKit | kiln CPU (s) | LinuxKit CPU (s) | CPU ratio | kiln RSS (MiB) | LinuxKit RSS (MiB) | RSS ratio |",
 );
-out.push("| --- | --- | --- | --- | --- | --- | --- | --- |");
+out.push("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+const stats = (xs: readonly Sample[]) => ({
+  secs: median(xs.map((s) => s.secs)),
+  cpu: median(xs.map((s) => s.cpuSecs)),
+  rss: median(xs.map((s) => s.rssMiB)),
+});
 for (const r of rows) {
-  const k = { secs: median(r.kiln.map((s) => s.secs)), rss: median(r.kiln.map((s) => s.rssMiB)) };
-  const has = r.linuxkit.length > 0;
-  const l = has
-    ? { secs: median(r.linuxkit.map((s) => s.secs)), rss: median(r.linuxkit.map((s) => s.rssMiB)) }
-    : { secs: Number.NaN, rss: Number.NaN };
+  const k = stats(r.kiln);
+  const l = r.linuxkit.length > 0 ? stats(r.linuxkit) : undefined;
+  const cell = (v: (x: ReturnType<typeof stats>) => number, d: number) =>
+    l ? `${f(v(l), d)} | ${f(v(k) / v(l))}` : "n/a | n/a";
   out.push(
-    `| ${r.yaml} | ${r.what} | ${f(k.secs)} | ${has ? f(l.secs) : "n/a"} | ${has ? f(k.secs / l.secs) : "n/a"} | ${f(k.rss, 0)} | ${has ? f(l.rss, 0) : "n/a"} | ${has ? f(k.rss / l.rss) : "n/a"} |`,
+    `| ${r.yaml} | ${r.what} | ${f(k.secs)} | ${cell((x) => x.secs, 2)} | ${f(k.cpu)} | ${cell((x) => x.cpu, 2)} | ${f(k.rss, 0)} | ${cell((x) => x.rss, 0)} |`,
   );
 }
 out.push("");

@@ -1,6 +1,6 @@
 import { cp, mkdir, mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { makeLayout } from "@kiln/builder/testing";
 import { execa } from "execa";
@@ -68,6 +68,14 @@ describe("kiln cache import and export, read back by skopeo, umoci and tar", () 
     const listed = ok(kiln(["cache", "ls", "--cache", c])).stdout;
     expect(listed).toContain(`oci-layout:${layout}:v1\t`);
     expect(listed).toContain(`oci-layout:${tar}:v1\t`);
+    // Those names are what rm takes, as written or relative to the working directory.
+    expect(ok(kiln(["cache", "rm", "--cache", c, `oci-layout:${tar}:v1`])).stdout).toBe(
+      `removed oci-layout:${tar}:v1\n`,
+    );
+    const relative = ok(
+      kiln(["cache", "rm", "--cache", c, `oci-layout:${basename(layout)}:v1`], { cwd: dirname(layout) }),
+    );
+    expect(relative.stdout).toBe(`removed oci-layout:${layout}:v1\n`);
   });
 
   test("import refuses what is not an image archive, and corrupt blobs", async () => {

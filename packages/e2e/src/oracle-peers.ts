@@ -20,13 +20,15 @@ export interface RunResult {
   ms: number;
   /** Peak resident set size in KiB, when run under /usr/bin/time. */
   maxRssKiB?: number;
+  /** User plus system CPU seconds, when run under /usr/bin/time. */
+  cpuSecs?: number;
 }
 
 export interface RunOptions {
   cwd?: string;
   env?: NodeJS.ProcessEnv;
   timeoutMs?: number;
-  /** Measure peak RSS with GNU time (`/usr/bin/time -f %M`). */
+  /** Measure peak RSS and CPU time with GNU time (`/usr/bin/time -f "%M %U %S"`). */
   measure?: boolean;
 }
 
@@ -37,7 +39,7 @@ const RSS_MARK = "oracle-max-rss-kib:";
 export async function run(cmd: string, args: readonly string[], o: RunOptions = {}): Promise<RunResult> {
   const started = Date.now();
   const measured = o.measure === true && existsSync(TIME);
-  const [file, argv] = measured ? [TIME, ["-f", `${RSS_MARK}%M`, cmd, ...args]] : [cmd, [...args]];
+  const [file, argv] = measured ? [TIME, ["-f", `${RSS_MARK}%M %U %S`, cmd, ...args]] : [cmd, [...args]];
   const child = spawn(file, argv, {
     cwd: o.cwd ?? REPO_ROOT,
     env: o.env ?? process.env,

@@ -26,6 +26,7 @@ import {
   statePaths,
   writeVmInfo,
 } from "./state-dir.js";
+import { makeTempState, removeTempState } from "./temp-state.js";
 import { findTool } from "./tools.js";
 import { Vm } from "./vm.js";
 import { VmError } from "./vm-error.js";
@@ -191,7 +192,7 @@ export async function startVm(options: StartVmOptions): Promise<Vm> {
 
   const ownsState = options.state === undefined;
   let child: ChildProcess | undefined;
-  const stateDir = ownsState ? await mkdtemp(join(tmpdir(), "kiln-vm-")) : resolve(cwd, options.state!);
+  const stateDir = ownsState ? await makeTempState() : resolve(cwd, options.state!);
   try {
     await mkdir(stateDir, { recursive: true });
     const paths = statePaths(stateDir);
@@ -370,7 +371,7 @@ export async function startVm(options: StartVmOptions): Promise<Vm> {
   } catch (e) {
     // Whatever failed after the spawn, no QEMU is left behind.
     if (child && child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-    if (ownsState) await rm(stateDir, { recursive: true, force: true });
+    if (ownsState) await removeTempState(stateDir);
     throw e;
   }
 }

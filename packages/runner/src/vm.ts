@@ -1,5 +1,4 @@
 import type { ChildProcess } from "node:child_process";
-import { rm } from "node:fs/promises";
 import { KilnError } from "@kiln/spec";
 import type { Accel } from "./accel.js";
 import type { Boot } from "./boot.js";
@@ -8,6 +7,7 @@ import { probeTcp, waitUntil } from "./ports.js";
 import type { PortSpec } from "./publish.js";
 import type { QmpClient, QmpEvent } from "./qmp.js";
 import type { StatePaths } from "./state-dir.js";
+import { removeTempState } from "./temp-state.js";
 import { VmError } from "./vm-error.js";
 
 /** How a VM ended. */
@@ -358,6 +358,6 @@ export class Vm implements AsyncDisposable {
   async [Symbol.asyncDispose](): Promise<void> {
     if (this.detached) await this.release();
     else if (!this.#exit) await this.kill();
-    if (this.#parts.ownsState) await rm(this.stateDir, { recursive: true, force: true });
+    if (this.#parts.ownsState) await removeTempState(this.stateDir);
   }
 }

@@ -1,4 +1,4 @@
-// The body of a blob-download worker thread: GET (following redirects, with Authorization only for
+// The download a blob-worker thread runs: GET (following redirects, with Authorization only for
 // the origin it was meant for, like transport.ts), hash and write a temp file, then report the digest
 // and size. The main thread compares them with the descriptor before the file is renamed into the cache,
 // so a blob is still verified before it lands.
@@ -11,7 +11,7 @@
 // over every core. Only Content-Length bodies take this path; anything else is answered "unsupported",
 // and the main thread's client downloads that blob the ordinary way.
 //
-// Workers are started from this function's source text (`new Worker(code, { eval: true })`), which works
+// Workers are started from blobDownloader's source text (`new Worker(code, { eval: true })`), which works
 // the same from the built JavaScript and from the TypeScript sources tests run. So it must be
 // self-contained: no imports, no outer variables; node's modules come from process.getBuiltinModule.
 
@@ -34,8 +34,11 @@ export type BlobJobMessage =
   | { id: number; type: "status"; status: number }
   | { id: number; type: "error"; message: string };
 
-export function blobWorkerMain(): void {
-  const { parentPort } = process.getBuiltinModule("node:worker_threads");
+/** Reports and results of one job; in a worker thread they are posted to the main thread. */
+export type BlobPost = (message: BlobJobMessage) => void;
+
+/** Makes the download function. Runs in a worker (see blob-workers.ts) or, for one job at a time, in-process. */
+export function blobDownloader(): (job: BlobJob, post: BlobPost) => Promise<BlobJobMessage> {
   const net = process.getBuiltinModule("node:net");
   const tls = process.getBuiltinModule("node:tls");
   const { createHash } = process.getBuiltinModule("node:crypto");
@@ -199,7 +202,7 @@ export function blobWorkerMain(): void {
     });
   }
 
-  async function run(job: BlobJob): Promise<BlobJobMessage> {
+  async function run(job: BlobJob, post: BlobPost): Promise<BlobJobMessage> {
     let fh: FileHandle | undefined;
     let hash: Hash | undefined;
     let received = 0;
@@ -235,7 +238,7 @@ export function blobWorkerMain(): void {
         written += count;
         if (written - reported >= REPORT_EVERY || written === job.size) {
           reported = written;
-          parentPort!.postMessage({ id: job.id, type: "progress", received: written });
+          post({ id: job.id, type: "progress", received: written });
         }
       },
     };
@@ -267,10 +270,5 @@ export function blobWorkerMain(): void {
     }
   }
 
-  parentPort!.on("message", (job: BlobJob) => {
-    run(job).then(
-      (result) => parentPort!.postMessage(result),
-      (e: Error) => parentPort!.postMessage({ id: job.id, type: "error", message: e.message ?? String(e) }),
-    );
-  });
+  return run;
 }

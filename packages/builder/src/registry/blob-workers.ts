@@ -1,13 +1,21 @@
-// A small pool of blob-download worker threads (blob-worker.ts), one per core at most.
+// A small pool of blob-download worker threads (blob-worker.ts), one per core at most, plus the main
+// thread for one job while no thread has started yet: a thread takes ~0.1 s (more on a busy machine) to
+// boot, and the first layer need not wait for it.
 
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
-import { type BlobJob, type BlobJobMessage, blobWorkerMain } from "./blob-worker.js";
+import { type BlobJob, type BlobJobMessage, blobDownloader } from "./blob-worker.js";
 
 // Transpilers that keep function names (esbuild's keepNames, as tsx uses) wrap nested functions in a
 // `__name(fn, "name")` helper that the worker would not have; a no-op one keeps the source runnable.
 /** The worker thread's code, for `new Worker(BLOB_WORKER_SOURCE, { eval: true })`. */
-export const BLOB_WORKER_SOURCE = `var __name = (fn) => fn;\n(${blobWorkerMain.toString()})()`;
+export const BLOB_WORKER_SOURCE = `var __name = (fn) => fn;
+const run = (${blobDownloader.toString()})();
+const { parentPort } = process.getBuiltinModule("node:worker_threads");
+const post = (m) => parentPort.postMessage(m);
+parentPort.on("message", (job) =>
+  run(job, post).then(post, (e) => post({ id: job.id, type: "error", message: (e && e.message) || String(e) })),
+);`;
 
 export type BlobResult = Exclude<BlobJobMessage, { type: "progress" }>;
 
@@ -17,10 +25,14 @@ interface Pending {
   worker: Worker;
 }
 
+let inProcess: ReturnType<typeof blobDownloader> | undefined;
+
 export class BlobWorkers {
   private readonly workers: Worker[] = [];
   private readonly busy = new Map<Worker, number>();
   private readonly pending = new Map<number, Pending>();
+  private readonly online = new Set<Worker>();
+  private localBusy = false;
   private nextId = 0;
   private readonly size: number;
 
@@ -33,6 +45,7 @@ export class BlobWorkers {
     if (this.workers.length < this.size) {
       const worker = new Worker(BLOB_WORKER_SOURCE, { eval: true });
       worker.on("message", (m: BlobJobMessage) => this.receive(m));
+      worker.once("online", () => this.online.add(worker));
       // A crashed worker fails its jobs as errors; the caller then downloads them in the main thread.
       worker.on("error", (e) => this.fail(worker, e.message));
       worker.on("exit", () => this.fail(worker, "the download worker exited"));
@@ -65,6 +78,7 @@ export class BlobWorkers {
     const i = this.workers.indexOf(worker);
     if (i >= 0) this.workers.splice(i, 1);
     this.busy.delete(worker);
+    this.online.delete(worker);
     for (const [id, p] of this.pending)
       if (p.worker === worker) this.settle(id, p, { id, type: "error", message });
   }
@@ -77,6 +91,7 @@ export class BlobWorkers {
   /** Download one blob into `job.tmp`. Never rejects: failures come back as results. */
   fetch(job: Omit<BlobJob, "id">, onProgress?: (received: number) => void): Promise<BlobResult> {
     const id = this.nextId++;
+    if (!this.localBusy && this.online.size === 0) return this.fetchHere({ ...job, id }, onProgress);
     const worker = this.pick();
     this.busy.set(worker, this.busy.get(worker)! + 1);
     worker.ref();
@@ -84,6 +99,21 @@ export class BlobWorkers {
       this.pending.set(id, { resolve, onProgress, worker });
       worker.postMessage({ ...job, id });
     });
+  }
+
+  private async fetchHere(job: BlobJob, onProgress?: (received: number) => void): Promise<BlobResult> {
+    this.localBusy = true;
+    inProcess ??= blobDownloader();
+    try {
+      const result = await inProcess(job, (m) => {
+        if (m.type === "progress") onProgress?.(m.received);
+      });
+      return result as BlobResult;
+    } catch (e) {
+      return { id: job.id, type: "error", message: (e as Error).message ?? String(e) };
+    } finally {
+      this.localBusy = false;
+    }
   }
 
   async close(): Promise<void> {

@@ -64,9 +64,13 @@ const remove: CommandDecl = {
   async run(refs, options, ctx) {
     const { cache } = await imageContext(options);
     for (const ref of refs) {
-      const name = normalise(ref);
-      if (!(await cache.untag(name))) {
-        throw new KilnError(`${name} is not in the cache at ${cache.dir}`, { hint: "see `kiln cache ls`" });
+      const names = candidateNames(ref, ctx.cwd);
+      let name: string | undefined;
+      for (const n of names) if (!name && (await cache.untag(n))) name = n;
+      if (!name) {
+        throw new KilnError(`${names.at(-1)} is not in the cache at ${cache.dir}`, {
+          hint: "see `kiln cache ls`",
+        });
       }
       ctx.stdout.write(`removed ${name}\n`);
     }
@@ -107,21 +111,26 @@ const importCmd: CommandDecl = {
   },
 };
 
-/** The cached image REF names: its exact cache name (docker:…, oci-layout:…), else its normalised form. */
-async function cachedImage(cache: OciCache, ref: string, arch: string, cwd: string): Promise<ResolvedImage> {
+/**
+ * The cache names REF may stand for: itself (names such as docker:… and oci-layout:… are looked up as
+ * written), then its normalised form, with local paths made absolute.
+ */
+function candidateNames(ref: string, cwd: string): string[] {
   const names = [ref];
   try {
     const parsed = parseImageRef(ref);
-    names.push(
-      formatImageRef(
-        parsed.kind === "registry" || parsed.kind === "pkg"
-          ? parsed
-          : { ...parsed, path: resolve(cwd, parsed.path) },
-      ),
-    );
+    const local = parsed.kind === "oci-layout" || parsed.kind === "docker-archive";
+    const name = formatImageRef(local ? { ...parsed, path: resolve(cwd, parsed.path) } : parsed);
+    if (name !== ref) names.push(name);
   } catch {
     // not a reference: only an exact cache name can match
   }
+  return names;
+}
+
+/** The cached image REF names, resolved to `arch` without any network access. */
+async function cachedImage(cache: OciCache, ref: string, arch: string, cwd: string): Promise<ResolvedImage> {
+  const names = candidateNames(ref, cwd);
   for (const name of names) {
     const image = await resolveCached(cache, name, arch);
     if (image) return image;
