@@ -176,6 +176,21 @@ export async function pushSynthetic(
   return pushed.name;
 }
 
+/** A plain newc cpio archive of regular files (root's, 0644), as a microcode archive is. */
+export function newcArchive(files: ReadonlyArray<{ name: string; content: Buffer }>): Buffer {
+  const parts: Buffer[] = [];
+  const pad = (n: number) => Buffer.alloc((4 - (n % 4)) % 4);
+  const entry = (ino: number, name: string, mode: number, content: Buffer) => {
+    const hex = (v: number) => v.toString(16).padStart(8, "0");
+    const fields = [ino, mode, 0, 0, 1, 0, content.length, 0, 0, 0, 0, Buffer.byteLength(name) + 1, 0];
+    const header = Buffer.from(`070701${fields.map(hex).join("")}${name}\0`, "latin1");
+    parts.push(header, pad(header.length), content, pad(content.length));
+  };
+  for (const [i, f] of files.entries()) entry(i + 1, f.name, 0o100644, f.content);
+  entry(0, "TRAILER!!!", 0, Buffer.alloc(0));
+  return Buffer.concat(parts);
+}
+
 /** A kernel image in LinuxKit's layout: /kernel, /kernel.tar of modules, a microcode cpio, and the rest. */
 export async function kernelImage(): Promise<SyntheticImage> {
   const modules = await layerTar([
@@ -193,7 +208,12 @@ export async function kernelImage(): Promise<SyntheticImage> {
       [
         { name: "kernel", content: Buffer.alloc(64 * 1024, 0x4b) },
         { name: "kernel.tar", content: modules },
-        { name: "ucode.cpio", content: Buffer.alloc(2048, 0x75) },
+        {
+          name: "ucode.cpio",
+          content: newcArchive([
+            { name: "kernel/x86/microcode/GenuineIntel.bin", content: Buffer.alloc(2048, 0x75) },
+          ]),
+        },
         { name: "System.map", content: "ffffffff81000000 T _text\n" },
         { name: "kernel-dev.tar", content: Buffer.alloc(1024) },
       ],

@@ -18,6 +18,7 @@ import {
   bootTranscript,
   compareKernelInitrd,
   compareTar,
+  compareTarKernelInitrd,
   describe as describeResult,
   type OracleResult,
 } from "./oracle.js";
@@ -127,15 +128,29 @@ function buildKernelInitrd(linuxkit: string, c: OracleCase): Promise<BootFilesRe
 }
 
 describe("kernel+initrd", () => {
-  it("the minimal appliance and the MinIO appliance: the same kernel, cmdline and initrd files", async (ctx) => {
+  it("minimal, MinIO and rootfs (with microcode): the same kernel, cmdline and initrd files", async (ctx) => {
     const linuxkit = needPeer(ctx);
-    for (const c of [minimalCase(refs), minioCase(refs)]) {
+    for (const c of [minimalCase(refs), minioCase(refs), await rootfsCase(registry!.host, scratch)]) {
       const r = await buildKernelInitrd(linuxkit, c);
       await record({ ...r, case: `${c.name}-kernel-initrd` });
       expect(r.triage.unexplained, describeResult(r)).toEqual([]);
       // The same files, gzip'd: kiln's initrd is no larger than LinuxKit's.
       expect(r.initrdBytes.kiln).toBeLessThanOrEqual(r.initrdBytes.linuxkit);
     }
+  });
+
+  it("tar-kernel-initrd of the rootfs case (with microcode): the same members and initrd files", async (ctx) => {
+    const linuxkit = needPeer(ctx);
+    const c = await rootfsCase(registry!.host, scratch);
+    const r = await compareTarKernelInitrd(c, {
+      linuxkit,
+      registry: registry!.host,
+      dir: join(work, "tar-kernel-initrd", c.name),
+      linuxkitCache: join(work, "linuxkit-cache"),
+      kilnCache: join(work, "kiln-cache"),
+    });
+    await record({ ...r, case: `${c.name}-tar-kernel-initrd` });
+    expect(r.triage.unexplained, describeResult(r)).toEqual([]);
   });
 
   it("the minimal appliance boots the same from either tool's kernel+initrd", async (ctx) => {

@@ -6,8 +6,8 @@ import type { OracleCase } from "./oracle-corpus.js";
 import { readInitrd } from "./oracle-cpio.js";
 import { compareTrees, compareViews, type Difference, summarise } from "./oracle-diff.js";
 import { type Triage, triage } from "./oracle-known.js";
-import { buildWithKiln, buildWithLinuxkit } from "./oracle-peers.js";
-import { readTarView } from "./oracle-tar.js";
+import { buildWithKiln, buildWithLinuxkit, run } from "./oracle-peers.js";
+import { readTarView, type TarView, type TreeEntry } from "./oracle-tar.js";
 
 export interface OracleOptions {
   /** The LinuxKit binary. */
@@ -88,15 +88,7 @@ export async function compareKernelInitrd(c: OracleCase, o: OracleOptions): Prom
     readInitrd(`${prefixes.kiln}-initrd.img`),
   ]);
   compareTrees("initrd", ia.tree, ib.tree, differences);
-  // The tar-level views the known differences look into, rebuilt from the initrds' trees.
-  const asView = (tree: typeof ia.tree) => ({
-    entries: [...tree.values()],
-    repeated: [],
-    boot: new Map(),
-    init: tree,
-    containers: new Map(),
-  });
-  const views = { linuxkit: asView(ia.tree), kiln: asView(ib.tree) };
+  const views = { linuxkit: treeView(ia.tree), kiln: treeView(ib.tree) };
   const initrdBytes = {
     linuxkit: (await readFile(`${prefixes.linuxkit}-initrd.img`)).length,
     kiln: (await readFile(`${prefixes.kiln}-initrd.img`)).length,
@@ -113,6 +105,54 @@ export async function compareKernelInitrd(c: OracleCase, o: OracleOptions): Prom
     prefixes,
     initrdBytes,
   };
+}
+
+/**
+ * Build `c` as tar-kernel-initrd with both tools: the members (names, order, modes, owners, times) and the
+ * kernel, cmdline and microcode bytes must agree, and the initrd.img members hold the same files.
+ */
+export async function compareTarKernelInitrd(c: OracleCase, o: OracleOptions): Promise<OracleResult> {
+  const lkDir = join(o.dir, "linuxkit");
+  const kilnDir = join(o.dir, "kiln");
+  const common = { case: c, formats: ["tar-kernel-initrd"], registry: o.registry } as const;
+  const lk = await buildWithLinuxkit(o.linuxkit, { ...common, dir: lkDir, cache: o.linuxkitCache });
+  const kiln = await buildWithKiln({ ...common, dir: kilnDir, cache: o.kilnCache });
+  const [a, b] = await Promise.all([
+    readTarView(join(lkDir, "out-initrd.tar")),
+    readTarView(join(kilnDir, "out-initrd.tar")),
+  ]);
+  const differences: Difference[] = [];
+  const order = (v: typeof a) => v.entries.map((e) => e.path).join(",");
+  if (order(a) !== order(b)) {
+    differences.push({ part: "members", path: "", field: "order", linuxkit: order(a), kiln: order(b) });
+  }
+  const members = (v: typeof a) => new Map([...v.init].filter(([p]) => p !== "initrd.img"));
+  compareTrees("members", members(a), members(b), differences);
+  for (const dir of [lkDir, kilnDir]) {
+    const r = await run("tar", ["-xf", join(dir, "out-initrd.tar"), "-C", dir, "initrd.img"]);
+    if (r.code !== 0) throw new Error(`tar -xf ${join(dir, "out-initrd.tar")} initrd.img: ${r.stderr}`);
+  }
+  const [ia, ib] = await Promise.all([
+    readInitrd(join(lkDir, "initrd.img")),
+    readInitrd(join(kilnDir, "initrd.img")),
+  ]);
+  compareTrees("initrd", ia.tree, ib.tree, differences);
+  const views = { linuxkit: treeView(ia.tree), kiln: treeView(ib.tree) };
+  return {
+    case: c.name,
+    differences,
+    triage: triage(
+      differences.map((d) => (d.part === "initrd" ? { ...d, part: "init" } : d)),
+      views,
+    ),
+    linuxkitMs: lk.ms,
+    kilnMs: kiln.ms,
+  };
+}
+
+/** A TarView over an initrd's tree, for the known differences that look into the surroundings of a path. */
+function treeView(tree: Map<string, TreeEntry>): TarView {
+  return { entries: [...tree.values()], repeated: [], boot: new Map(), init: tree, containers: new Map() };
 }
 
 /** What the oracle reports for a case: the unexplained differences first, then the explained ones counted. */

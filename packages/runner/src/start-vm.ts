@@ -1,8 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { closeSync, mkdirSync, openSync } from "node:fs";
-import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { resolve } from "node:path";
 import { KilnError, UsageError } from "@kiln/spec";
 import { type AccelRequest, decideAccel, type GuestArch, type HostFacts, probeHostFacts } from "./accel.js";
 import { type BootKind, detectBoot, type FirmwareRequest } from "./boot.js";
@@ -72,7 +71,7 @@ export interface StartVmOptions {
   guestForwards?: readonly GuestForward[];
   /** Extra kernel command line, for kernel and squashfs boots. */
   append?: string;
-  /** State directory. Default: a new temp directory, removed when the Vm is disposed. */
+  /** State directory. Default: a new temp directory, removed when the Vm is disposed or the process exits. */
   state?: string;
   /** Register the VM under this name, for `kiln ps/stop/logs`. */
   name?: string;
