@@ -25,8 +25,8 @@ if [ ! -s "$out/credentials.json" ]; then
       root_user: { perm: "0600", content: user }, root_password: { perm: "0600", content: password } } } }));
   ' >"$out/credentials.json.tmp" && mv "$out/credentials.json.tmp" "$out/credentials.json")
 fi
-user=$(node -p 'require(process.argv[1]).minio.entries.root_user.content' "$PWD/$out/credentials.json")
-password=$(node -p 'require(process.argv[1]).minio.entries.root_password.content' "$PWD/$out/credentials.json")
+user=$(node -p 'JSON.parse(require("node:fs").readFileSync(process.argv[1], "utf8")).minio.entries.root_user.content' "$out/credentials.json")
+password=$(node -p 'JSON.parse(require("node:fs").readFileSync(process.argv[1], "utf8")).minio.entries.root_password.content' "$out/credentials.json")
 
 cat >&2 <<MSG
 
