@@ -5,7 +5,7 @@
 //   npx tsx bench/pull-vs-skopeo.ts [runs=5] [layers=4] [mibPerLayer=60]
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { execa } from "execa";
@@ -17,9 +17,9 @@ const mib = Number(process.argv[4] ?? 60);
 const here = fileURLToPath(new URL(".", import.meta.url));
 
 async function timed(cmd, args) {
-  const r = await execa("/usr/bin/time", ["-f", "%e %M", cmd, ...args], { reject: true });
-  const [secs, kib] = r.stderr.trim().split("\n").pop().split(" ").map(Number);
-  return { secs, rssMiB: kib / 1024 };
+  const r = await execa("/usr/bin/time", ["-f", "%e %M %U %S", cmd, ...args], { reject: true });
+  const [secs, kib, user, sys] = r.stderr.trim().split("\n").pop().split(" ").map(Number);
+  return { secs, rssMiB: kib / 1024, cpu: user + sys };
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -32,6 +32,7 @@ try {
   const layout = await makeLayout("v1", [{ layers }]);
   await pushWithSkopeo(layout.dir, "v1", registry, "bench/big");
   const ref = `${registry.host}/bench/big:v1`;
+  const loadBefore = loadavg()[0];
   const kiln = [];
   const cli = [];
   const skopeo = [];
@@ -49,19 +50,26 @@ try {
     );
     await rm(b, { recursive: true, force: true });
   }
-  const k = { secs: median(kiln.map((r) => r.secs)), rss: median(kiln.map((r) => r.rssMiB)) };
-  const c = { secs: median(cli.map((r) => r.secs)), rss: median(cli.map((r) => r.rssMiB)) };
-  const s = { secs: median(skopeo.map((r) => r.secs)), rss: median(skopeo.map((r) => r.rssMiB)) };
+  const summary = (rs) => ({
+    secs: median(rs.map((r) => r.secs)),
+    rss: median(rs.map((r) => r.rssMiB)),
+    cpu: median(rs.map((r) => r.cpu)),
+  });
+  const k = summary(kiln);
+  const c = summary(cli);
+  const s = summary(skopeo);
   console.log(`image: ${layerCount} layers × ${mib} MiB random (gzip'd), ${runs} alternating runs, medians`);
-  console.log("| tool | wall time (s) | peak RSS (MiB) |");
-  console.log("| --- | --- | --- |");
-  console.log(`| kiln (builder pullImage, 4 parallel layers) | ${k.secs.toFixed(2)} | ${k.rss.toFixed(0)} |`);
-  console.log(`| kiln cache pull (the whole CLI) | ${c.secs.toFixed(2)} | ${c.rss.toFixed(0)} |`);
-  console.log(`| skopeo copy → oci: | ${s.secs.toFixed(2)} | ${s.rss.toFixed(0)} |`);
-  console.log(`| ratio kiln/skopeo | ${(k.secs / s.secs).toFixed(2)} | ${(k.rss / s.rss).toFixed(2)} |`);
-  console.log(
-    `| ratio kiln cache pull/skopeo | ${(c.secs / s.secs).toFixed(2)} | ${(c.rss / s.rss).toFixed(2)} |`,
-  );
+  console.log(`load average (1 min) before/after: ${loadBefore.toFixed(1)}/${loadavg()[0].toFixed(1)}`);
+  const row = (name, x) => `| ${name} | ${x.secs.toFixed(2)} | ${x.cpu.toFixed(2)} | ${x.rss.toFixed(0)} |`;
+  const ratio = (name, a, b) =>
+    `| ${name} | ${(a.secs / b.secs).toFixed(2)} | ${(a.cpu / b.cpu).toFixed(2)} | ${(a.rss / b.rss).toFixed(2)} |`;
+  console.log("| tool | wall time (s) | CPU, user + sys (s) | peak RSS (MiB) |");
+  console.log("| --- | --- | --- | --- |");
+  console.log(row("kiln (builder pullImage, 4 parallel layers)", k));
+  console.log(row("kiln cache pull (the whole CLI)", c));
+  console.log(row("skopeo copy → oci:", s));
+  console.log(ratio("ratio kiln/skopeo", k, s));
+  console.log(ratio("ratio kiln cache pull/skopeo", c, s));
   console.log(
     `raw kiln: ${kiln.map((r) => r.secs).join(", ")}; raw kiln CLI: ${cli.map((r) => r.secs).join(", ")}; ` +
       `raw skopeo: ${skopeo.map((r) => r.secs).join(", ")}`,

@@ -17,6 +17,48 @@ export { useDockerEngine } from "./docker.js";
 export { type BindMount, Mc, RunningMc } from "./mc.js";
 export { loadMcImage } from "./mc-image.js";
 export {
+  type BootFilesResult,
+  bootTranscript,
+  compareKernelInitrd,
+  compareTar,
+  compareTarKernelInitrd,
+  describe as describeOracleResult,
+  type OracleOptions,
+  type OracleResult,
+} from "./oracle.js";
+export {
+  GOLDEN_DIR,
+  type GoldenInput,
+  goldenCase,
+  goldenInputs,
+  MINIMAL_HELLO,
+  MINIMAL_PACKAGES,
+  minimalCase,
+  minioCase,
+  type OracleCase,
+  rootfsCase,
+} from "./oracle-corpus.js";
+export { type CpioView, readInitrd } from "./oracle-cpio.js";
+export { compareTrees, compareViews, type Difference, firstDifference, summarise } from "./oracle-diff.js";
+export { type LayerEntry, layerTar, pushSynthetic, type SyntheticImage } from "./oracle-fixtures.js";
+export {
+  APPLIANCE_PACKAGES,
+  type PushedPackage,
+  packagesOf,
+  pushPackages,
+  withRegistryRefs,
+} from "./oracle-images.js";
+export { KNOWN_DIFFERENCES, type KnownDifference, type Triage, triage } from "./oracle-known.js";
+export {
+  type BuildRequest,
+  buildWithKiln,
+  buildWithLinuxkit,
+  linuxkitPeer,
+  type PeerStatus,
+  type RunResult,
+} from "./oracle-peers.js";
+export { readTarView, type TarView, type TreeEntry } from "./oracle-tar.js";
+export {
   type Credentials,
   chunked,
   listAll,

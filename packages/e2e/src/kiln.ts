@@ -25,7 +25,7 @@ export async function runKiln(
     cwd: REPO_ROOT,
     stdio: ["ignore", "pipe", "pipe"],
   });
-  const log = logFile === undefined ? undefined : createWriteStream(logFile);
+  const log = logFile === undefined ? undefined : createWriteStream(logFile, { flags: "a" });
   let stdout = "";
   let stderr = "";
   child.stdout.on("data", (c: Buffer) => {
