@@ -67,22 +67,18 @@ mark setup "$(elapsed "$t0")"
 # each phase's time visible and keeps the test timeouts about tests.
 t0=$(now)
 kiln() { node packages/cli/dist/main.js "$@"; }
-if kiln --help | grep -q "^  pkg "; then
-  # The images examples/minio.yml names, and mc, which the suite runs in containers.
-  mapfile -t dirs < <(grep -o '@pkg:\.\./images/[a-z0-9-]*' examples/minio.yml | sed 's|@pkg:\.\./||' | sort -u)
-  for dir in "${dirs[@]}" images/mc; do
-    log "kiln pkg build $dir"
-    t1=$(now)
-    # A failed image must not stop the other slow tests: the e2e suite reports it where it is needed.
-    if kiln pkg build --cache "$KILN_TEST_CACHE/cache" "$dir" >&2; then
-      mark "image-build ${dir#images/}" "$(elapsed "$t1")"
-    else
-      log "kiln pkg build $dir failed (the e2e suite will fail with the reason)"
-    fi
-  done
-else
-  log "this kiln has no \`pkg build\` yet: the e2e suite will report the missing images"
-fi
+# The images examples/minio.yml names, and mc, which the suite runs in containers.
+mapfile -t dirs < <(grep -o '@pkg:\.\./images/[a-z0-9-]*' examples/minio.yml | sed 's|@pkg:\.\./||' | sort -u)
+for dir in "${dirs[@]}" images/mc; do
+  log "kiln pkg build $dir"
+  t1=$(now)
+  # A failed image must not stop the other slow tests: the e2e suite reports it where it is needed.
+  if kiln pkg build --cache "$KILN_TEST_CACHE/cache" "$dir" >&2; then
+    mark "image-build ${dir#images/}" "$(elapsed "$t1")"
+  else
+    log "kiln pkg build $dir failed (the e2e suite will fail with the reason)"
+  fi
+done
 mark image-builds "$(elapsed "$t0")"
 
 printf 'export DOCKER_HOST=%q\n' "$DOCKER_HOST"

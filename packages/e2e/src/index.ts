@@ -14,6 +14,15 @@ export {
   SERVICE_STARTED,
 } from "./boot.js";
 export { useDockerEngine } from "./docker.js";
+export {
+  bootFixture,
+  buildFixture,
+  countMatches,
+  FIXTURES_DIR,
+  type FixtureAppliance,
+  type FixtureVm,
+  inOrder,
+} from "./fixture-appliance.js";
 export { type BindMount, Mc, RunningMc } from "./mc.js";
 export { loadMcImage } from "./mc-image.js";
 export {
