@@ -3,7 +3,7 @@
 // writes every raw figure to test-results/bench/kiln-vs-linuxkit.json.
 //
 //   npm run build && npx tsx --conditions=@kiln/source bench/kiln-vs-linuxkit.ts [--runs 5] [--boots 1]
-//       [--only minio|minimal] [--no-boot]
+//       [--only minio|minimal] [--no-boot | --boot-only]
 //
 // Measured, per YAML (examples/minio.yml, and a minimal appliance: kernel, init, runc, two onboot containers):
 // - cold build (both tools with an empty image cache), kernel+initrd; and iso-efi for kiln alone (LinuxKit
@@ -40,10 +40,13 @@ const { values } = parseArgs({
     boots: { type: "string", default: "1" },
     only: { type: "string" },
     "no-boot": { type: "boolean", default: false },
+    "boot-only": { type: "boolean", default: false },
   },
 });
 const RUNS = Number(values.runs);
 const BOOTS = Number(values.boots);
+/** Only what the boots need: one warm build per tool. */
+const BOOT_ONLY = values["boot-only"];
 
 type Tool = "kiln" | "linuxkit";
 interface Sample {
@@ -111,57 +114,55 @@ try {
 
     // Cold: a new, empty cache every run, alternating tools.
     const cold: Row = { yaml: c.name, what: "cold build, kernel+initrd", kiln: [], linuxkit: [] };
-    for (let i = 0; i < RUNS; i++) {
+    for (let i = 0; i < (BOOT_ONLY ? 0 : RUNS); i++) {
       for (const tool of i % 2 ? (["linuxkit", "kiln"] as const) : (["kiln", "linuxkit"] as const)) {
         const cache = join(work, c.name, `${tool}-cold-${i}`);
         await rm(dir(tool, "cold"), { recursive: true, force: true });
         cold[tool].push(sample(await build(tool, request(tool, "cold", ["kernel+initrd"], cache))));
         await rm(cache, { recursive: true, force: true });
       }
-      log(`${c.name} cold ${i + 1}/${RUNS}`);
+      log(`${c.name} cold ${i + 1}`);
     }
-    rows.push(cold);
+    if (!BOOT_ONLY) rows.push(cold);
 
     // Warm: fill each tool's cache once, then rebuild with the outputs deleted.
     for (const tool of ["kiln", "linuxkit"] as const)
       await build(tool, request(tool, "prime", ["kernel+initrd"], warmCache[tool]));
     const warm: Row = { yaml: c.name, what: "warm build, kernel+initrd", kiln: [], linuxkit: [] };
     const noop: Row = { yaml: c.name, what: "no-op rebuild (outputs in place)", kiln: [], linuxkit: [] };
-    for (let i = 0; i < RUNS; i++) {
+    for (let i = 0; i < (BOOT_ONLY ? 1 : RUNS); i++) {
       for (const tool of i % 2 ? (["linuxkit", "kiln"] as const) : (["kiln", "linuxkit"] as const)) {
         await rm(dir(tool, "warm"), { recursive: true, force: true });
         warm[tool].push(sample(await build(tool, request(tool, "warm", ["kernel+initrd"], warmCache[tool]))));
         noop[tool].push(sample(await build(tool, request(tool, "warm", ["kernel+initrd"], warmCache[tool]))));
       }
-      log(`${c.name} warm ${i + 1}/${RUNS}`);
+      log(`${c.name} warm ${i + 1}`);
     }
-    rows.push(warm, noop);
+    if (!BOOT_ONLY) rows.push(warm, noop);
     for (const tool of ["kiln", "linuxkit"] as const) {
       const bytes = (await stat(join(dir(tool, "warm"), "minio-initrd.img"))).size;
       sizes.push({ yaml: c.name, tool, compression: "gzip", bytes });
     }
 
     // iso-efi: kiln only.
-    const iso: Row = { yaml: c.name, what: "iso-efi (cold / warm)", kiln: [], linuxkit: [] };
-    for (let i = 0; i < RUNS; i++) {
+    const iso: Row = { yaml: c.name, what: "cold build, iso-efi", kiln: [], linuxkit: [] };
+    for (let i = 0; i < (BOOT_ONLY ? 0 : RUNS); i++) {
       const cache = join(work, c.name, `kiln-iso-cold-${i}`);
       await rm(dir("kiln", "iso-cold"), { recursive: true, force: true });
       iso.kiln.push(sample(await buildWithKiln(request("kiln", "iso-cold", ["iso-efi"], cache))));
       await rm(cache, { recursive: true, force: true });
     }
-    const isoWarm: Row = { yaml: c.name, what: "iso-efi, warm", kiln: [], linuxkit: [] };
-    for (let i = 0; i < RUNS; i++) {
+    const isoWarm: Row = { yaml: c.name, what: "warm build, iso-efi", kiln: [], linuxkit: [] };
+    for (let i = 0; i < (BOOT_ONLY ? 0 : RUNS); i++) {
       await rm(dir("kiln", "iso-warm"), { recursive: true, force: true });
       isoWarm.kiln.push(
         sample(await buildWithKiln(request("kiln", "iso-warm", ["iso-efi"], warmCache.kiln))),
       );
     }
-    iso.what = "cold build, iso-efi";
-    rows.push(iso, isoWarm);
-    log(`${c.name} iso-efi done`);
+    if (!BOOT_ONLY) rows.push(iso, isoWarm);
 
     // kiln's other initrd compressions, from the warm cache.
-    for (const compression of ["zstd", "xz"]) {
+    for (const compression of BOOT_ONLY ? [] : ["zstd", "xz"]) {
       const r = request("kiln", `initrd-${compression}`, ["kernel+initrd"], warmCache.kiln, [
         "--compression",
         compression,

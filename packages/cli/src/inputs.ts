@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises";
-import { KilnError, type SourceFile } from "@kiln/spec";
+import type { SourceFile } from "@kiln/spec";
+import { KilnError } from "@kiln/spec/errors";
 
 async function readStdin(stdin: NodeJS.ReadableStream): Promise<string> {
   const chunks: Buffer[] = [];

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { formatIssue, KilnError, SpecError } from "@kiln/spec";
+import { formatIssue, KilnError, SpecError } from "@kiln/spec/errors";
 import { CommanderError } from "commander";
 import { commands } from "./commands/index.js";
 import type { CommandContext, CommandDecl } from "./declare.js";

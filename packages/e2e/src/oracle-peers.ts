@@ -62,12 +62,14 @@ export async function run(cmd: string, args: readonly string[], o: RunOptions = 
   if (measured) {
     const i = stderr.lastIndexOf(RSS_MARK);
     if (i !== -1) {
-      result.maxRssKiB = Number(
-        stderr
-          .slice(i + RSS_MARK.length)
-          .trim()
-          .split("\n")[0],
-      );
+      const fields = stderr
+        .slice(i + RSS_MARK.length)
+        .trim()
+        .split("\n")[0]!
+        .split(" ")
+        .map(Number);
+      result.maxRssKiB = fields[0]!;
+      result.cpuSecs = fields[1]! + fields[2]!;
       result.stderr = stderr.slice(0, i);
     }
   }

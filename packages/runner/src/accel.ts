@@ -2,7 +2,7 @@ import { spawnSync } from "node:child_process";
 import { constants } from "node:fs";
 import { access, readdir } from "node:fs/promises";
 import { arch as nodeArch, platform as nodePlatform } from "node:os";
-import { KilnError, UsageError } from "@kiln/spec";
+import { KilnError, UsageError } from "@kiln/spec/errors";
 
 export type Accel = "kvm" | "hvf" | "tcg";
 export type AccelRequest = "auto" | Accel;

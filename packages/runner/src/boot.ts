@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, join, resolve } from "node:path";
-import { KilnError, UsageError } from "@kiln/spec";
+import { KilnError, UsageError } from "@kiln/spec/errors";
 import type { DiskFormat } from "./disk-spec.js";
 import { readIsoBoot } from "./el-torito.js";
 import { detectImageFormat } from "./image-format.js";

@@ -1,4 +1,4 @@
-import { UsageError } from "@kiln/spec";
+import { UsageError } from "@kiln/spec/errors";
 import { parseSize } from "./size.js";
 
 /** Formats kiln can create; others (vmdk, vhd...) are used when they already exist. */

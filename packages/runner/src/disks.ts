@@ -1,6 +1,6 @@
 import { link, mkdtemp, rm, stat } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
-import { KilnError, UsageError } from "@kiln/spec";
+import { KilnError, UsageError } from "@kiln/spec/errors";
 import type { DiskFormat, DiskInterface, DiskSpec } from "./disk-spec.js";
 import { detectImageFormat } from "./image-format.js";
 import { formatSize } from "./size.js";

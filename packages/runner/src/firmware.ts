@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { copyFile, rename, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { KilnError } from "@kiln/spec";
+import { KilnError } from "@kiln/spec/errors";
 import type { GuestArch } from "./accel.js";
 
 /** UEFI firmware: a read-only code image and a template for the writable variable store. */

@@ -1,7 +1,7 @@
 import { mkdir, readdir, readlink, rename, rm, stat, symlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
-import { KilnError, UsageError } from "@kiln/spec";
+import { KilnError, UsageError } from "@kiln/spec/errors";
 import { isVmProcess, readVmInfo, statePaths, type VmInfo } from "./state-dir.js";
 
 /**

@@ -1,6 +1,6 @@
 import { rename, rm, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { KilnError } from "@kiln/spec";
+import { KilnError } from "@kiln/spec/errors";
 import { runTool } from "./tools.js";
 
 /** The metadata CD's volume id: cloud-init's NoCloud label, which LinuxKit's metadata package also reads. */

@@ -1,4 +1,4 @@
-import { UsageError } from "@kiln/spec";
+import { UsageError } from "@kiln/spec/errors";
 
 export type NetworkMode =
   | { mode: "user" }

@@ -1,5 +1,5 @@
 import { isIP } from "node:net";
-import { UsageError } from "@kiln/spec";
+import { UsageError } from "@kiln/spec/errors";
 
 export type Protocol = "tcp" | "udp";
 

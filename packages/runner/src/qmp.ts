@@ -1,7 +1,7 @@
 import { EventEmitter } from "node:events";
 import { connect, type Socket } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
-import { KilnError } from "@kiln/spec";
+import { KilnError } from "@kiln/spec/errors";
 
 /** An asynchronous QMP event, e.g. SHUTDOWN with `{ guest: true, reason: "guest-shutdown" }`. */
 export interface QmpEvent {

@@ -1,4 +1,4 @@
-import { UsageError } from "@kiln/spec";
+import { UsageError } from "@kiln/spec/errors";
 
 const UNITS: Record<string, number> = { K: 2 ** 10, M: 2 ** 20, G: 2 ** 30, T: 2 ** 40 };
 const SIZE = /^(\d+(?:\.\d+)?)\s*(?:([KMGT])(?:i?B)?)?$/i;

@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { closeSync, mkdirSync, openSync } from "node:fs";
 import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
-import { KilnError, UsageError } from "@kiln/spec";
+import { KilnError, UsageError } from "@kiln/spec/errors";
 import { type AccelRequest, decideAccel, type GuestArch, type HostFacts, probeHostFacts } from "./accel.js";
 import { type BootKind, detectBoot, type FirmwareRequest } from "./boot.js";
 import { type DiskSpec, parseDiskSpec } from "./disk-spec.js";

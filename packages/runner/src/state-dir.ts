@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { KilnError } from "@kiln/spec";
+import { KilnError } from "@kiln/spec/errors";
 
 /** The files a VM keeps in its state directory. */
 export interface StatePaths {

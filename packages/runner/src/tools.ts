@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { accessSync, constants } from "node:fs";
 import { delimiter, isAbsolute, join, resolve } from "node:path";
-import { KilnError } from "@kiln/spec";
+import { KilnError } from "@kiln/spec/errors";
 
 const APT: Record<string, string> = {
   "qemu-system-x86_64": "qemu-system-x86",

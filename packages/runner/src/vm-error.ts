@@ -1,4 +1,4 @@
-import { KilnError } from "@kiln/spec";
+import { KilnError } from "@kiln/spec/errors";
 
 /** What a failed or timed-out VM leaves behind for the person reading the error. */
 export interface VmErrorDetails {

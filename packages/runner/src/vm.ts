@@ -1,5 +1,5 @@
 import type { ChildProcess } from "node:child_process";
-import { KilnError } from "@kiln/spec";
+import { KilnError } from "@kiln/spec/errors";
 import type { Accel } from "./accel.js";
 import type { Boot } from "./boot.js";
 import { FileTail } from "./file-tail.js";

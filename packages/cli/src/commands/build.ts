@@ -1,22 +1,6 @@
-import { setMaxListeners } from "node:events";
-import { stat } from "node:fs/promises";
-import { basename, extname } from "node:path";
-import {
-  BUILDER_MODES,
-  buildAppliance,
-  COMPRESSIONS,
-  type Compression,
-  createToolRunner,
-  FORMATS,
-  ImageResolver,
-  parseSize,
-} from "@kiln/builder";
-import { formatIssue, KilnError, loadConfig, renderDryRun, UsageError } from "@kiln/spec";
-import type { CommandContext, CommandDecl } from "../declare.js";
-import { readSources } from "../inputs.js";
-import { bytes, PullProgress } from "../progress.js";
-import { VERSION } from "../version.js";
-import { imageContext, imageOptions } from "./registry-options.js";
+import type { CommandDecl } from "../declare.js";
+import { BUILDER_MODE_NAMES, COMPRESSION_NAMES, FORMAT_NAMES } from "./build-choices.js";
+import { imageOptions } from "./registry-options.js";
 
 export const buildCommand: CommandDecl = {
   name: "build",
@@ -26,7 +10,7 @@ export const buildCommand: CommandDecl = {
     "Formats come from --format, else from a legacy `outputs:` key, else kernel+initrd (tar with -o). " +
     "Outputs appear only when every format is complete; an interrupted or failed build leaves none behind. " +
     "A build whose YAML, images and options are unchanged, and whose outputs are still in place, does " +
-    `nothing. Formats: ${FORMATS.map((f) => f.name).join(", ")}.`,
+    `nothing. Formats: ${FORMAT_NAMES.join(", ")}.`,
   args: [
     { name: "files", description: "YAML files; - reads standard input", variadic: true, required: true },
   ],
@@ -53,7 +37,7 @@ export const buildCommand: CommandDecl = {
     {
       flags: "--compression <type>",
       description: "initrd compression",
-      choices: COMPRESSIONS,
+      choices: COMPRESSION_NAMES,
       default: "gzip",
     },
     { flags: "--pull", description: "pull images from their registry even when they are in the cache" },
@@ -61,7 +45,7 @@ export const buildCommand: CommandDecl = {
     {
       flags: "--builder <mode>",
       description: "run the tools disk and ISO formats need natively, or in kiln's builder image",
-      choices: BUILDER_MODES,
+      choices: BUILDER_MODE_NAMES,
       default: "native",
     },
     { flags: "--force", description: "rebuild even when the outputs are up to date" },
@@ -74,133 +58,7 @@ export const buildCommand: CommandDecl = {
     "kiln build -o - examples/minio.yml | tar tv",
   ],
   async run(files, options, ctx) {
-    const started = Date.now();
-    const sources = await readSources(files, ctx.stdin);
-    const loaded = loadConfig(sources);
-    for (const w of loaded.warnings) ctx.stderr.write(`${formatIssue(w)} (warning)\n`);
-    const output = options.output as string | undefined;
-    const formats = selectFormats(options.format as string[] | undefined, loaded.legacyFormats, output);
-    if (options.dryRun) {
-      ctx.stderr.write(`formats: ${formats.join(",")}\n`);
-      ctx.stdout.write(renderDryRun(loaded));
-      return 0;
-    }
-    if (output !== undefined && (options.name !== undefined || options.dir !== undefined)) {
-      throw new UsageError(
-        "-o cannot be combined with --name or --dir",
-        "give either -o FILE, or --dir and --name",
-      );
-    }
-    const last = files[files.length - 1]!;
-    const name =
-      (options.name as string | undefined) ?? (last === "-" ? "moby" : basename(last, extname(last)));
-    return withInterrupt(ctx, async (signal) => {
-      const quiet = Boolean(options.quiet);
-      const ictx = await imageContext(options);
-      const progress = new PullProgress(ctx.stderr, "pull", quiet);
-      const log = (line: string) => {
-        if (!quiet) ctx.stderr.write(`kiln: ${line}\n`);
-      };
-      const resolver = new ImageResolver({
-        cache: ictx.cache,
-        client: ictx.client,
-        arch: ictx.arch,
-        pull: Boolean(options.pull),
-        docker: Boolean(options.docker),
-        onProgress: (e) => {
-          if (!e.cached) progress.update(e);
-        },
-        log,
-        signal,
-      });
-      const result = await buildAppliance({
-        loaded,
-        formats,
-        name,
-        dir: (options.dir as string | undefined) ?? ".",
-        ...(output === undefined ? {} : { output: output === "-" ? ctx.stdout : output }),
-        size: parseSize(options.size as string),
-        arch: ictx.arch,
-        compression: options.compression as Compression,
-        resolver,
-        cache: ictx.cache,
-        tools: createToolRunner({ builder: options.builder as string, cache: ictx.cache, log }),
-        signal,
-        log,
-        version: VERSION,
-        force: Boolean(options.force),
-      });
-      if (!quiet) {
-        const secs = ((Date.now() - started) / 1000).toFixed(1);
-        if (result.outputs[0] === "-") ctx.stderr.write(`kiln: built in ${secs} s, to standard output\n`);
-        else {
-          const ms = Date.now() - started;
-          ctx.stderr.write(
-            `kiln: ${result.upToDate ? `up to date (checked in ${ms} ms)` : `built in ${secs} s`}:\n`,
-          );
-          for (const o of result.outputs) ctx.stderr.write(`  ${o}${await sizeOf(o)}\n`);
-        }
-      }
-      return 0;
-    });
+    const { runBuild } = await import("./build-action.js");
+    return runBuild(files, options, ctx);
   },
 };
-
-async function sizeOf(path: string): Promise<string> {
-  return stat(path).then(
-    (s) => ` (${bytes(s.size)})`,
-    () => "",
-  );
-}
-
-class Interrupted extends KilnError {
-  constructor(signal: string) {
-    super(`interrupted by ${signal}`, { exitCode: 130 });
-  }
-}
-
-/**
- * Ctrl-C or SIGTERM aborts the build; it then removes its temp files and partial outputs, and the command
- * exits 130. A second signal while that clean-up runs is ignored, so the clean-up always finishes.
- */
-async function withInterrupt(
-  ctx: CommandContext,
-  fn: (signal: AbortSignal) => Promise<number>,
-): Promise<number> {
-  const controller = new AbortController();
-  // Every pull, package build and writer of the build listens to this one signal.
-  setMaxListeners(0, controller.signal);
-  const stop = (sig: NodeJS.Signals) => {
-    if (controller.signal.aborted) return;
-    ctx.stderr.write(`kiln: ${sig}: stopping, removing partial outputs\n`);
-    controller.abort(new Interrupted(sig));
-  };
-  process.on("SIGINT", stop);
-  process.on("SIGTERM", stop);
-  try {
-    return await fn(controller.signal);
-  } catch (e) {
-    if (controller.signal.aborted) {
-      ctx.stderr.write("kiln: build interrupted; no outputs were written\n");
-      return 130;
-    }
-    throw e;
-  } finally {
-    process.off("SIGINT", stop);
-    process.off("SIGTERM", stop);
-  }
-}
-
-export function selectFormats(
-  flag: readonly string[] | undefined,
-  legacy: readonly string[],
-  output?: string,
-): string[] {
-  const fromFlag = (flag ?? [])
-    .flatMap((f) => f.split(","))
-    .map((f) => f.trim())
-    .filter(Boolean);
-  if (fromFlag.length > 0) return [...new Set(fromFlag)];
-  if (legacy.length > 0) return [...legacy];
-  return [output === undefined ? "kernel+initrd" : "tar"];
-}

@@ -1,6 +1,6 @@
 import { open } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
-import { KilnError } from "@kiln/spec";
+import { KilnError } from "@kiln/spec/errors";
 import type { CommandDecl } from "../declare.js";
 
 export const logsCommand: CommandDecl = {

@@ -1,5 +1,4 @@
-import { DockerCredentials, defaultCacheDir, hostArch, OciCache, RegistryClient } from "@kiln/builder";
-import { UsageError } from "@kiln/spec";
+import { UsageError } from "@kiln/spec/errors";
 import type { OptionDecl } from "../declare.js";
 
 /** Options shared by every command that reads images. */
@@ -44,26 +43,4 @@ export function mirrorsFrom(values: readonly string[] | undefined): Record<strin
     out[v.slice(0, eq)] = v.slice(eq + 1);
   }
   return out;
-}
-
-export interface ImageContext {
-  cache: OciCache;
-  client: RegistryClient;
-  arch: string;
-  quiet: boolean;
-}
-
-export async function imageContext(options: Record<string, unknown>): Promise<ImageContext> {
-  const cache = await OciCache.open((options.cache as string | undefined) ?? defaultCacheDir());
-  const client = new RegistryClient({
-    insecure: (options.insecureRegistry as string[] | undefined) ?? [],
-    mirrors: mirrorsFrom(options.mirror as string[] | undefined),
-    credentials: new DockerCredentials(),
-  });
-  return {
-    cache,
-    client,
-    arch: (options.arch as string | undefined) ?? hostArch(),
-    quiet: Boolean(options.quiet),
-  };
 }

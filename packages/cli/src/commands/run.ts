@@ -1,4 +1,4 @@
-import { UsageError } from "@kiln/spec";
+import { UsageError } from "@kiln/spec/errors";
 import type { CommandDecl } from "../declare.js";
 
 const IMAGE_EXT = /\.(iso|img|raw|qcow2|vmdk|vhd|vhdx)$/i;

@@ -1,4 +1,3 @@
-import { jsonSchemaText } from "@kiln/spec";
 import type { CommandDecl } from "../declare.js";
 
 export const schemaCommand: CommandDecl = {
@@ -6,6 +5,7 @@ export const schemaCommand: CommandDecl = {
   summary: "Print the JSON Schema of the YAML format, for editors",
   details: "The same schema is committed as schema/kiln.schema.json.",
   async run(_args, _options, ctx) {
+    const { jsonSchemaText } = await import("@kiln/spec");
     ctx.stdout.write(jsonSchemaText());
     return 0;
   },

@@ -1,4 +1,4 @@
-import { formatIssue, loadConfig, SpecError } from "@kiln/spec";
+import { formatIssue, SpecError } from "@kiln/spec/errors";
 import type { CommandDecl } from "../declare.js";
 import { readSources } from "../inputs.js";
 
@@ -23,6 +23,7 @@ export const validateCommand: CommandDecl = {
   ],
   async run(files, options, ctx) {
     const sources = await readSources(files, ctx.stdin);
+    const { loadConfig } = await import("@kiln/spec");
     try {
       const loaded = loadConfig(sources);
       if (options.json) {
