@@ -56,5 +56,5 @@ export {
   type RuntimeEntry,
   type VolumeEntry,
 } from "./schema.js";
-export { knownKeysAt } from "./schema-walk.js";
+export { knownKeysAt, valueAt, withoutUnknownKeys } from "./schema-walk.js";
 export { LocatedDocument, type SourceFile } from "./source.js";

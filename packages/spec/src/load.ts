@@ -6,7 +6,7 @@ import { didYouMean, SpecError, type SpecIssue, type SpecWarning } from "./error
 import { normalizeMount, parseBind, parseMode, parseRlimit, parseTmpfs } from "./fields.js";
 import { formatImageRef, ImageRefError, parseImageRef } from "./image-ref.js";
 import { configSchema, type FileEntry, type ImageEntry, type RawConfig, type VolumeEntry } from "./schema.js";
-import { knownKeysAt } from "./schema-walk.js";
+import { knownKeysAt, valueAt, withoutUnknownKeys } from "./schema-walk.js";
 import { LocatedDocument, type SourceFile } from "./source.js";
 
 export type Path = ReadonlyArray<string | number>;
@@ -117,23 +117,6 @@ function parseOne(src: SourceFile, sink: IssueSink): Parsed {
     );
   }
   return sink.issues.length === before ? { doc, data } : { doc, data, partial: true };
-}
-
-function withoutUnknownKeys(
-  js: Record<string, unknown>,
-  issues: readonly z.core.$ZodIssue[],
-): Record<string, unknown> {
-  const copy = structuredClone(js);
-  for (const issue of issues) {
-    if (issue.code !== "unrecognized_keys") continue;
-    const target = valueAt(
-      copy,
-      issue.path.filter((p): p is string | number => typeof p !== "symbol"),
-    );
-    if (target && typeof target === "object")
-      for (const k of issue.keys) delete (target as Record<string, unknown>)[k];
-  }
-  return copy;
 }
 
 /** The sections and list entries of a document that pass the schema on their own. */
@@ -362,15 +345,6 @@ function firstAliasPosition(doc: LocatedDocument): { line: number; col: number }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
-function valueAt(js: unknown, path: Path): unknown {
-  let v = js;
-  for (const seg of path) {
-    if (v === null || typeof v !== "object") return undefined;
-    v = (v as Record<string | number, unknown>)[seg];
-  }
-  return v;
 }
 
 function originOf(doc: LocatedDocument, path: Path): Origin {

@@ -51,3 +51,31 @@ export function knownKeysAt(root: AnySchema, path: ReadonlyArray<PropertyKey>): 
   const shape = s ? shapeOf(s) : undefined;
   return shape ? Object.keys(shape) : [];
 }
+
+/** The value at a path of plain data, or undefined when the path leaves it. */
+export function valueAt(js: unknown, path: readonly (string | number)[]): unknown {
+  let v = js;
+  for (const seg of path) {
+    if (v === null || typeof v !== "object") return undefined;
+    v = (v as Record<string | number, unknown>)[seg];
+  }
+  return v;
+}
+
+/** A copy without the keys zod reported as unrecognized, so the rest can still be checked and reported. */
+export function withoutUnknownKeys(
+  js: Record<string, unknown>,
+  issues: readonly z.core.$ZodIssue[],
+): Record<string, unknown> {
+  const copy = structuredClone(js);
+  for (const issue of issues) {
+    if (issue.code !== "unrecognized_keys") continue;
+    const target = valueAt(
+      copy,
+      issue.path.filter((p): p is string | number => typeof p !== "symbol"),
+    );
+    if (target && typeof target === "object")
+      for (const k of issue.keys) delete (target as Record<string, unknown>)[k];
+  }
+  return copy;
+}

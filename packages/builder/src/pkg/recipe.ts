@@ -13,6 +13,8 @@ import {
   parseMode,
   SpecError,
   type SpecIssue,
+  valueAt,
+  withoutUnknownKeys,
 } from "@kiln/spec";
 import { isMap } from "yaml";
 import { z } from "zod";
@@ -152,15 +154,6 @@ export function imagePath(p: string): string | undefined {
   return parts.join("/");
 }
 
-function valueAt(js: unknown, path: Path): unknown {
-  let v = js;
-  for (const seg of path) {
-    if (v === null || typeof v !== "object") return undefined;
-    v = (v as Record<string | number, unknown>)[seg];
-  }
-  return v;
-}
-
 function reportZod(js: unknown, issue: z.core.$ZodIssue, sink: Issues): void {
   const path = issue.path.filter((p): p is string | number => typeof p !== "symbol");
   if (issue.code === "unrecognized_keys") {
@@ -180,23 +173,6 @@ function reportZod(js: unknown, issue: z.core.$ZodIssue, sink: Issues): void {
       ? 'quote octal modes, e.g. mode: "0644"'
       : undefined;
   sink.error(sink.doc, path, issue.message.replace(/^Invalid input: /, ""), hint);
-}
-
-function withoutUnknownKeys(
-  js: Record<string, unknown>,
-  issues: readonly z.core.$ZodIssue[],
-): Record<string, unknown> {
-  const copy = structuredClone(js);
-  for (const issue of issues) {
-    if (issue.code !== "unrecognized_keys") continue;
-    const target = valueAt(
-      copy,
-      issue.path.filter((p): p is string | number => typeof p !== "symbol"),
-    );
-    if (target && typeof target === "object")
-      for (const k of issue.keys) delete (target as Record<string, unknown>)[k];
-  }
-  return copy;
 }
 
 /** The sections, and list entries, that pass the schema on their own. Bad entries leave holes, so indices hold. */
