@@ -25,7 +25,7 @@ GIT_DIR_SRC="${LINUXKIT_GIT:-$DEFAULT_GIT}"
 
 log() { echo "linuxkit-peer: $*" >&2; }
 
-if [ -x "$BIN" ] && "$BIN" version 2>/dev/null | grep -q "version: $VERSION"; then
+if [ -x "$BIN" ] && "$BIN" version 2>/dev/null | grep -qx "commit: $COMMIT"; then
   echo "$BIN"
   exit 0
 fi

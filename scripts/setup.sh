@@ -16,6 +16,7 @@ APT_PACKAGES=(
   isolinux syslinux syslinux-common grub-efi-amd64-bin grub-pc-bin
   skopeo umoci docker-registry apache2-utils libarchive-tools docker.io
   strace # bench/run-qemu.ts times the exec of QEMU with it
+  time # GNU time: peak RSS and CPU time of the builds bench/ compares
 )
 
 missing=()

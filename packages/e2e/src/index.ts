@@ -27,6 +27,7 @@ export { type BindMount, Mc, RunningMc } from "./mc.js";
 export { loadMcImage } from "./mc-image.js";
 export {
   type BootFilesResult,
+  type BootTranscript,
   bootTranscript,
   compareKernelInitrd,
   compareTar,

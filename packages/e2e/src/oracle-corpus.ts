@@ -1,14 +1,25 @@
 // The YAMLs the oracle builds with both tools: examples/minio.yml, a minimal appliance, the spec's golden
 // bundle-config cases (one or more per per-image field) and a fixture of our own for the root-filesystem
 // sections (kernel, init, files, volumes, onshutdown). Every image comes from the loopback registry.
+
+import { createHash } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { OciCache } from "@kiln/builder";
+import { gzipSync } from "node:zlib";
+import {
+  type ImageManifest,
+  MediaType,
+  type OciCache,
+  pushImage,
+  RegistryClient,
+  resolveCached,
+} from "@kiln/builder";
 import { APPLIANCE_YAML } from "./appliance.js";
 import {
   BASE_LAYER,
   kernelImage,
   LOOSE_LAYERS,
+  layerTar,
   pushSynthetic,
   type SyntheticImage,
   UPPER_LAYER,
@@ -226,4 +237,53 @@ volumes:
     files: { "from-host.txt": "read from the host at build time\n" },
     bootable: true,
   };
+}
+
+/** The file the upper-layer case's image adds in a directory only its lower layer has, and what it says. */
+export const UPPER_FILE = "/etc/upper.txt";
+export const UPPER_TEXT = "from the upper layer";
+
+/**
+ * The minimal appliance plus an onboot container that prints UPPER_FILE, from kiln's init image with one more
+ * layer holding just that file. go-containerregistry, which LinuxKit flattens images with, writes the top layer
+ * first, so LinuxKit's initrd has the file before its directory.
+ */
+export async function upperLayerCase(
+  host: string,
+  scratch: OciCache,
+  images: OciCache,
+  refs: ReadonlyMap<string, PushedPackage>,
+): Promise<OracleCase> {
+  const init = refs.get("init");
+  if (!init) throw new Error("image init was not pushed");
+  const lower = await resolveCached(images, `kiln.local/pkg/init:${init.ref.split(":").pop()}`, "amd64");
+  if (!lower) throw new Error(`kiln's cache has no kiln.local/pkg/init for ${init.ref}`);
+  for (const d of [lower.manifest.config, ...lower.manifest.layers]) {
+    await scratch.putBytes(await images.readBlob(d.digest), d.mediaType);
+  }
+  const tar = await layerTar([{ name: UPPER_FILE.slice(1), content: `${UPPER_TEXT}\n` }]);
+  const layer = await scratch.putBytes(gzipSync(tar), MediaType.ociLayerGzip);
+  const config = structuredClone(lower.config);
+  config.rootfs?.diff_ids.push(`sha256:${createHash("sha256").update(tar).digest("hex")}`);
+  const configDesc = await scratch.putBytes(Buffer.from(JSON.stringify(config)), MediaType.ociConfig);
+  const manifest: ImageManifest = {
+    ...lower.manifest,
+    config: configDesc,
+    layers: [...lower.manifest.layers, layer],
+  };
+  const md = await scratch.putBytes(
+    Buffer.from(JSON.stringify(manifest)),
+    lower.manifestDescriptor.mediaType,
+  );
+  const target = `${host}/fixture/init-two-layers:${md.digest.slice("sha256:".length, "sha256:".length + 12)}`;
+  const image = { name: target, root: md, manifestDescriptor: md, manifest, config, fromCache: true };
+  await pushImage(new RegistryClient(), scratch, image, target);
+  const base = minimalCase(refs);
+  const upper = [
+    "  - name: upper",
+    `    image: ${target}`,
+    `    command: ["/bin/busybox", "cat", "${UPPER_FILE}"]`,
+    "",
+  ].join("\n");
+  return { ...base, name: "upper-layer", yaml: base.yaml.replace("onboot:\n", `onboot:\n${upper}`) };
 }

@@ -134,6 +134,20 @@ describe("compareViews", () => {
     expect(k).toContainEqual(expect.objectContaining({ part: "boot", path: "kernel", field: "sha256" }));
   });
 
+  it("finds entries that come in another order", async () => {
+    const swapped = [...BASE];
+    [swapped[4], swapped[6]] = [swapped[6]!, swapped[4]!];
+    const d = await diff(BASE, swapped);
+    expect(d).toContainEqual(
+      expect.objectContaining({
+        part: "tar",
+        field: "order",
+        linuxkit: "etc then etc/issue",
+        kiln: "etc then bin/sh",
+      }),
+    );
+  });
+
   it("compares the last copy of a repeated path and which paths repeat", async () => {
     const twice = [...BASE, { name: "etc/issue", content: "later\n" }];
     const d = await diff(BASE, twice);
@@ -238,7 +252,7 @@ describe("registry references", () => {
 });
 
 describe("bootTranscript", () => {
-  it("keeps init's messages and container output, without timings or kernel time stamps", () => {
+  it("keeps init's messages and each container's output apart, without timings or kernel time stamps", () => {
     const console = [
       "[    1.234567] virtio_blk virtio1: [vda] 8388608 512-byte logical blocks",
       "[    2.000000] kiln-init: loaded 45 kernel modules in 1428 ms",
@@ -247,11 +261,9 @@ describe("bootTranscript", () => {
       "[minio] API: http://10.0.2.15:9000",
       "[drm] not a container",
     ].join("\n");
-    expect(bootTranscript(console, ["minio"])).toEqual([
-      "kiln-init: loaded 45 kernel modules in N ms",
-      "kiln-init: system ready in N ms",
-      "[000-hello] oracle: hello",
-      "[minio] API: http://10.0.2.15:9000",
-    ]);
+    expect(bootTranscript(console, ["minio"])).toEqual({
+      init: ["kiln-init: loaded 45 kernel modules in N ms", "kiln-init: system ready in N ms"],
+      containers: { "000-hello": ["oracle: hello"], minio: ["API: http://10.0.2.15:9000"] },
+    });
   });
 });

@@ -116,6 +116,31 @@ function compareBytes(
   });
 }
 
+/**
+ * Where the paths both tars have stop coming in the same order, by first appearance, or undefined when they
+ * never do.
+ */
+function firstOutOfOrder(
+  a: TarView,
+  b: TarView,
+): { path: string; linuxkit: string; kiln: string } | undefined {
+  const inA = new Set(a.entries.map((e) => e.path));
+  const inB = new Set(b.entries.map((e) => e.path));
+  // Each path where it first appears: repeated copies are compared by the `repeated` check and the final state.
+  const sa = [...new Set(a.entries.map((e) => e.path))].filter((p) => inB.has(p));
+  const sb = [...new Set(b.entries.map((e) => e.path))].filter((p) => inA.has(p));
+  for (let i = 0; i < Math.max(sa.length, sb.length); i++) {
+    if (sa[i] !== sb[i]) {
+      return {
+        path: String(i),
+        linuxkit: `${sa[i - 1] ?? "(start)"} then ${sa[i] ?? "(end)"}`,
+        kiln: `${sb[i - 1] ?? "(start)"} then ${sb[i] ?? "(end)"}`,
+      };
+    }
+  }
+  return undefined;
+}
+
 /** Every difference between LinuxKit's tar (`linuxkit`) and kiln's (`kiln`). */
 export function compareViews(linuxkit: TarView, kiln: TarView): Difference[] {
   const out: Difference[] = [];
@@ -157,6 +182,9 @@ export function compareViews(linuxkit: TarView, kiln: TarView): Difference[] {
     compareBytes(bundle, "runtime.json", a.runtime, b.runtime, out);
     compareTrees(bundle, a.tree, b.tree, out);
   }
+  const order = firstOutOfOrder(linuxkit, kiln);
+  if (order)
+    out.push({ part: "tar", path: order.path, field: "order", linuxkit: order.linuxkit, kiln: order.kiln });
   const ra = linuxkit.repeated.join("\n");
   const rb = kiln.repeated.join("\n");
   if (ra !== rb)

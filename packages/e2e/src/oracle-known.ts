@@ -47,6 +47,29 @@ function lines(s: string): string[] {
   return s === "(none)" ? [] : s.split("\n");
 }
 
+/** Where `path` first appears in `view`'s tar, or -1. */
+function firstIndex(view: TarView, path: string): number {
+  return view.entries.findIndex((e) => e.path === path);
+}
+
+/**
+ * Whether the order difference `d` is LinuxKit writing a path before one of its parent directories (or without
+ * it) where kiln writes that parent first.
+ */
+function parentAfterChild(d: Difference, views: Views): boolean {
+  const path = d.linuxkit.split(" then ")[1];
+  if (d.field !== "order" || path === undefined) return false;
+  const lk = firstIndex(views.linuxkit, path);
+  const kiln = firstIndex(views.kiln, path);
+  for (let i = path.lastIndexOf("/"); i > 0; i = path.lastIndexOf("/", i - 1)) {
+    const parent = path.slice(0, i);
+    const lkParent = firstIndex(views.linuxkit, parent);
+    const kilnParent = firstIndex(views.kiln, parent);
+    if ((lkParent === -1 || lkParent > lk) && kilnParent !== -1 && kilnParent < kiln) return true;
+  }
+  return false;
+}
+
 export const KNOWN_DIFFERENCES: readonly KnownDifference[] = [
   {
     id: "directory-slash",
@@ -89,6 +112,12 @@ export const KNOWN_DIFFERENCES: readonly KnownDifference[] = [
       ["mtime", "pax", "mode", "uid", "gid", "uname", "gname"].includes(d.field) &&
       isImplicitDirectory(views, d.part, d.path) &&
       partTree(views.linuxkit, d.part)?.get(d.path)?.type === "directory",
+  },
+  {
+    id: "parents-first",
+    kind: "deliberate",
+    doc: "before what is in it",
+    explains: parentAfterChild,
   },
   {
     id: "opaque-whiteout",

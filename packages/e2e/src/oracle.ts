@@ -163,19 +163,33 @@ export function describe(r: OracleResult): string {
   return `${head}\nNOT EXPLAINED (fix kiln, or add it to oracle-known.ts and docs/compatibility.md):\n${summarise(r.triage.unexplained, 5)}`;
 }
 
+/** What an appliance said on its console, in an order that does not depend on timing. */
+export interface BootTranscript {
+  /** kiln-init's messages, in order. */
+  init: string[];
+  /** Each container's output lines, in order, by container name (`000-hello`, `minio`). */
+  containers: Record<string, string[]>;
+}
+
 /**
  * The console lines that say what an appliance did: kiln-init's messages and the output of onboot containers
- * and of the named services, with timings blanked, so two boots of equivalent initrds compare equal.
+ * and of the named services, timings blanked. Init's messages and each container's output are kept apart,
+ * because a container's first line may come before or after init says it started.
  */
-export function bootTranscript(console: string, services: readonly string[] = []): string[] {
+export function bootTranscript(console: string, services: readonly string[] = []): BootTranscript {
   const names = services.map((n) => n.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
-  const container =
-    names.length > 0 ? `\\[(?:\\d{3}-[^\\]]+|${names.join("|")})\\] ` : "\\[\\d{3}-[^\\]]+\\] ";
-  const line = new RegExp(`(kiln-init: .*|${container}.*)$`);
-  const out: string[] = [];
+  const container = new RegExp(`^\\[(\\d{3}-[^\\]]+${names.map((n) => `|${n}`).join("")})\\] (.*)$`);
+  const out: BootTranscript = { init: [], containers: {} };
+  const blank = (line: string) => line.replace(/\d+(\.\d+)? ?(ms|s)\b/g, "N $2").trimEnd();
   for (const raw of console.split(/\r?\n/)) {
-    const m = line.exec(raw.replace(/^\[\s*\d+\.\d+\]\s*/, ""));
-    if (m) out.push(m[1]!.replace(/\d+(\.\d+)? ?(ms|s)\b/g, "N $2").trimEnd());
+    const line = raw.replace(/^\[\s*\d+\.\d+\]\s*/, "");
+    const init = /kiln-init: .*$/.exec(line);
+    if (init) {
+      out.init.push(blank(init[0]));
+      continue;
+    }
+    const m = container.exec(line);
+    if (m) out.containers[m[1]!] = [...(out.containers[m[1]!] ?? []), blank(m[2]!)];
   }
   return out;
 }
