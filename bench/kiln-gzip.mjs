@@ -5,6 +5,8 @@ import { availableParallelism } from "node:os";
 import { gzipParallel } from "../packages/builder/dist/index.js";
 
 const [file, workers] = process.argv.slice(2);
+// zlib's async deflate runs on libuv's pool (4 threads unless set before its first use), as in kiln's CLI.
+process.env.UV_THREADPOOL_SIZE ??= String(Math.max(4, availableParallelism()));
 const started = performance.now();
 let bytes = 0;
 for await (const chunk of gzipParallel(createReadStream(file, { highWaterMark: 1 << 20 }), {

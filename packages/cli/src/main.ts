@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { availableParallelism } from "node:os";
 import { formatIssue, KilnError, SpecError } from "@kiln/spec/errors";
 import { CommanderError } from "commander";
 import { commands } from "./commands/index.js";
@@ -43,6 +44,9 @@ export async function main(
     return 70;
   }
 }
+
+// The initrd's gzip deflates on libuv's thread pool, which has 4 threads unless told before its first use.
+process.env.UV_THREADPOOL_SIZE ??= String(Math.max(4, availableParallelism()));
 
 const isEntry =
   process.argv[1] !== undefined &&

@@ -137,7 +137,8 @@ export async function goldenCase(host: string, scratch: OciCache, g: GoldenInput
 
 /**
  * The root-filesystem sections the golden cases leave out: a kernel image with modules, microcode and extra
- * files; two init images that overlap; every kind of `files` entry; volumes with and without an image; and
+ * files; two init images that overlap, the second leaving out parents (lib/, usr/) the kernel or the first
+ * wrote; every kind of `files` entry; volumes with and without an image; and
  * containers in all three sections, one of them readonly and one sharing its image with another.
  */
 export async function rootfsCase(host: string, scratch: OciCache): Promise<OracleCase> {
@@ -154,6 +155,8 @@ export async function rootfsCase(host: string, scratch: OciCache): Promise<Oracl
         { name: "etc/issue", content: "from init-a\n" },
         { name: "etc/resolv.conf", content: "nameserver 192.0.2.1\n" },
         { name: "lib/apk/db/installed", content: "P:alpha\nV:1\n\nP:shared\nV:1\n\n" },
+        // init-b leaves usr/ out: the directory made up for it must not replace this one (mode, time, tags).
+        { name: "usr/", type: "directory", mode: 0o775 },
       ],
     ],
   });

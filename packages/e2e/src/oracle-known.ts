@@ -37,12 +37,6 @@ function isParentDirectory(view: TarView, path: string): boolean {
   );
 }
 
-/** A directory kiln made for a parent a layer left implicit: root's, 0755, at the epoch. */
-function isImplicitDirectory(views: Views, part: string, path: string): boolean {
-  const e = partTree(views.kiln, part)?.get(path);
-  return e?.type === "directory" && e.mode === 0o755 && e.uid === 0 && e.gid === 0 && e.mtime === 0;
-}
-
 function lines(s: string): string[] {
   return s === "(none)" ? [] : s.split("\n");
 }
@@ -103,15 +97,6 @@ export const KNOWN_DIFFERENCES: readonly KnownDifference[] = [
       }
       return false;
     },
-  },
-  {
-    id: "implicit-parent-replaces-directory",
-    kind: "open",
-    doc: "replaces the directory an earlier image wrote",
-    explains: (d, views) =>
-      ["mtime", "pax", "mode", "uid", "gid", "uname", "gname"].includes(d.field) &&
-      isImplicitDirectory(views, d.part, d.path) &&
-      partTree(views.linuxkit, d.part)?.get(d.path)?.type === "directory",
   },
   {
     id: "parents-first",

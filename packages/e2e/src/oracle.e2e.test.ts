@@ -109,7 +109,7 @@ describe("-f tar: kiln's output against LinuxKit's", () => {
     needPeer(ctx);
     if (compared < 3 + goldenInputs().length) ctx.skip("not every case was compared");
     const stale = KNOWN_DIFFERENCES.filter((k) => !seen.has(k.id)).map((k) => k.id);
-    // implicit-parent-replaces-directory and opaque-whiteout come from the rootfs case alone.
+    // opaque-whiteout comes from the rootfs case alone.
     expect(stale).toEqual([]);
   });
 });

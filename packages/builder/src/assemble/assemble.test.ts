@@ -1,9 +1,14 @@
+import { createReadStream } from "node:fs";
 import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { pipeline } from "node:stream/promises";
 import { KilnError, loadConfig, type RawConfig } from "@kiln/spec";
+import { execa } from "execa";
+import { extract } from "tar-stream";
 import { beforeAll, describe, expect, test } from "vitest";
 import { OciCache } from "../cache/cache.js";
+import { writeTarFile } from "../formats/tar.js";
 import { assembleAppliance } from "./assemble.js";
 import { PAX_LOCATION, PAX_SOURCE, readAll } from "./entries.js";
 import { type ApplianceImage, cachedImage, linuxkitName } from "./image.js";
@@ -403,5 +408,117 @@ describe("image names", () => {
       "kiln.local/pkg/init:0123abcd",
     );
     expect(linuxkitName("oci-layout:/x/y:tag", "oci-layout:/x/y:tag")).toBe("oci-layout:/x/y:tag");
+  });
+});
+
+describe("init images merged at the root", () => {
+  const REAL = new Date("2019-05-06T07:08:09Z");
+  const yaml = (...refs: string[]) =>
+    [
+      "kernel:",
+      "  image: example.com/kiln/kernel:real-lib",
+      "init:",
+      ...refs.map((r) => `  - ${r}`),
+      "",
+    ].join("\n");
+
+  beforeAll(async () => {
+    await add(
+      "example.com/kiln/kernel:real-lib",
+      await kernelImage({
+        modules: [
+          { name: "lib/", type: "directory", mode: 0o750, mtime: REAL },
+          { name: "lib/modules/", type: "directory", mtime: REAL },
+          { name: "lib/modules/6.1.0/", type: "directory", mtime: REAL },
+          { name: "lib/modules/6.1.0/virtio.ko", content: "virtio" },
+        ],
+      }),
+    );
+    await add("example.com/kiln/real-usr:1", {
+      layers: [
+        [
+          { name: "usr/", type: "directory", mode: 0o775, uid: 7, gid: 8, mtime: REAL },
+          { name: "usr/share/", type: "directory", mtime: REAL },
+          { name: "usr/share/a", content: "a" },
+        ],
+      ],
+    });
+    // Leaves out usr/, usr/bin/, lib/ and lib/firmware/: flattening makes them up.
+    await add("example.com/kiln/loose:1", {
+      layers: [
+        [
+          { name: "usr/bin/x", content: "x", mode: 0o755 },
+          { name: "lib/firmware/fw.bin", content: "fw" },
+        ],
+      ],
+    });
+  });
+
+  /** The tar output, as GNU tar lists it: `MODE UID/GID SIZE DATE TIME PATH` per entry. */
+  async function tarListing(text: string): Promise<{ lines: string[]; pax: Map<string, string[]> }> {
+    const { config: c } = config(text);
+    const file = join(await mkdtemp(join(root, "merge-")), "out.tar");
+    await writeTarFile(
+      assembleAppliance({ config: c, image: (ref) => images.get(ref)!, mtime: MTIME }),
+      file,
+    );
+    const listed = await execa("tar", ["-tv", "--numeric-owner", "--full-time", "-f", file], {
+      env: { TZ: "UTC" },
+    });
+    const lines = listed.stdout.split("\n").map((l) => l.replace(/\s+/g, " "));
+    const pax = new Map<string, string[]>();
+    const ex = extract();
+    const reading = (async () => {
+      for await (const e of ex) {
+        pax.set(e.header.name, Object.keys(e.header.pax ?? {}).sort());
+        e.resume();
+      }
+    })();
+    await pipeline(createReadStream(file), ex as unknown as NodeJS.WritableStream);
+    await reading;
+    return { lines, pax };
+  }
+  const entriesOf = (lines: string[], path: string) => lines.filter((l) => l.endsWith(` ${path}`));
+
+  test("a parent one image leaves out does not replace the directory an earlier image wrote", async () => {
+    const { lines } = await tarListing(yaml("example.com/kiln/real-usr:1", "example.com/kiln/loose:1"));
+    // The first image's usr/, once, with its own mode, owner and time; LinuxKit writes nothing else there.
+    expect(entriesOf(lines, "usr/")).toEqual(["drwxrwxr-x 7/8 0 2019-05-06 07:08:09 usr/"]);
+    // The kernel's modules wrote lib/ first; the init image's made-up lib/ is not written over it.
+    expect(entriesOf(lines, "lib/")).toEqual(["drwxr-x--- 0/0 0 2019-05-06 07:08:09 lib/"]);
+    // A parent nothing earlier wrote is still made, before the file under it.
+    expect(entriesOf(lines, "usr/bin/")).toEqual(["drwxr-xr-x 0/0 0 1970-01-01 00:00:00 usr/bin/"]);
+    expect(entriesOf(lines, "lib/firmware/")).toEqual(["drwxr-xr-x 0/0 0 1970-01-01 00:00:00 lib/firmware/"]);
+    const at = (p: string) => lines.findIndex((l) => l.endsWith(` ${p}`));
+    expect(at("usr/bin/")).toBeLessThan(at("usr/bin/x"));
+    expect(at("lib/firmware/")).toBeLessThan(at("lib/firmware/fw.bin"));
+  });
+
+  test("each init image on its own still gets every parent it leaves out", async () => {
+    const { lines } = await tarListing(
+      ["init:", "  - example.com/kiln/loose:1", "  - example.com/kiln/real-usr:1", ""].join("\n"),
+    );
+    // Made up for the first image, then really written by the second: LinuxKit has only the second.
+    expect(entriesOf(lines, "usr/")).toEqual([
+      "drwxr-xr-x 0/0 0 1970-01-01 00:00:00 usr/",
+      "drwxrwxr-x 7/8 0 2019-05-06 07:08:09 usr/",
+    ]);
+    expect(entriesOf(lines, "lib/")).toEqual(["drwxr-xr-x 0/0 0 1970-01-01 00:00:00 lib/"]);
+  });
+
+  test("a parent made up twice is written once; the mark never reaches the tar", async () => {
+    const twice = yaml("example.com/kiln/loose:1", "example.com/kiln/loose:1");
+    const { lines, pax } = await tarListing(
+      `${twice}onboot:\n  - name: c\n    image: example.com/kiln/loose:1\n`,
+    );
+    expect(entriesOf(lines, "usr/")).toHaveLength(1);
+    expect(entriesOf(lines, "usr/bin/")).toHaveLength(1);
+    expect(entriesOf(lines, "usr/bin/x")).toHaveLength(2);
+    for (const keys of pax.values()) expect(keys).toEqual([PAX_LOCATION, PAX_SOURCE]);
+    expect(pax.get("usr/bin/")).toBeDefined();
+    // A container's root is its image's alone: the parents it leaves out are all made for it.
+    expect(entriesOf(lines, "containers/onboot/000-c/lower/usr/")).toEqual([
+      "drwxr-xr-x 0/0 0 1970-01-01 00:00:00 containers/onboot/000-c/lower/usr/",
+    ]);
   });
 });

@@ -8,10 +8,11 @@
 import { allocateIds, type Bundle, planBundles, type RawConfig } from "@kiln/spec";
 import type { FlatEntry } from "../flatten/entry.js";
 import { ApkDatabases } from "./apk-db.js";
-import { bundleEntries } from "./bundles.js";
+import { bundleSegments, type Segment } from "./bundles.js";
 import { fileEntries } from "./files.js";
 import type { ApplianceImage } from "./image.js";
 import { kernelEntries } from "./kernel.js";
+import { MergedRoot } from "./merge-root.js";
 import { renderMetadata } from "./metadata.js";
 import { RESOLV_CONF_LINK, unpackImage } from "./unpack.js";
 import { volumeEntries } from "./volumes.js";
@@ -42,28 +43,36 @@ export function applianceMetadata(
   return renderMetadata(config, format, (ref) => image(ref).source);
 }
 
-async function* sections(input: AssembleInput, bundles: Bundle[]): AsyncGenerator<FlatEntry> {
+/** The kernel, the init images merged at /, and the volumes: what comes before the bundles. */
+async function* rootEntries(input: AssembleInput): AsyncGenerator<FlatEntry> {
   const { config, image, mtime, signal } = input;
   const sig = signal ? { signal } : {};
-  if (config.kernel) yield* kernelEntries(image(config.kernel.image), config.kernel, { mtime, ...sig });
+  const root = new MergedRoot();
+  if (config.kernel)
+    yield* root.merge(kernelEntries(image(config.kernel.image), config.kernel, { mtime, ...sig }));
 
   const apk = new ApkDatabases();
   for (const [i, ref] of (config.init ?? []).entries()) {
     yield* apk.watch(
-      unpackImage(image(ref), {
-        prefix: "",
-        location: `init[${i}]`,
-        resolvConfLink: RESOLV_CONF_LINK,
-        mtime,
-        ...sig,
-      }),
+      root.merge(
+        unpackImage(image(ref), {
+          prefix: "",
+          location: `init[${i}]`,
+          resolvConfLink: RESOLV_CONF_LINK,
+          mtime,
+          ...sig,
+        }),
+      ),
     );
   }
   yield* apk.union();
 
   yield* volumeEntries(config.volumes ?? [], image, mtime, signal);
-  yield* bundleEntries(bundles, image, mtime, signal);
+}
 
+/** The `files:` section, after the bundles. */
+async function* fileSection(input: AssembleInput): AsyncGenerator<FlatEntry> {
+  const { config, image, mtime } = input;
   const metadata = new Map<string, string>();
   yield* fileEntries(config.files ?? [], {
     mtime,
@@ -81,15 +90,28 @@ async function* sections(input: AssembleInput, bundles: Bundle[]): AsyncGenerato
 }
 
 /**
+ * The appliance as runs of entries, in order: what `assembleAppliance` yields, cut where a run depends on
+ * one image alone (a bundle's unpacked root filesystem, with a `key`), so writers can reuse what they made
+ * of it before.
+ */
+export function* assembleSegments(input: AssembleInput): Generator<Segment> {
+  const bundles = applianceBundles(input.config, input.image);
+  yield { entries: () => rootEntries(input) };
+  yield* bundleSegments(bundles, input.image, input.mtime, input.signal);
+  yield { entries: () => fileSection(input) };
+}
+
+/**
  * Assemble the appliance: every entry of LinuxKit's rootfs tar, in LinuxKit's order, each carrying the
  * `LINUXKIT.source` and `LINUXKIT.location` PAX records. Bundle configs are planned before the first entry
  * is yielded, so a bad label fails the build before anything is written. Each file's body must be
  * consumed before the next entry is pulled (see `flattenLayers`).
  */
 export async function* assembleAppliance(input: AssembleInput): AsyncGenerator<FlatEntry> {
-  const bundles = applianceBundles(input.config, input.image);
-  for await (const fe of sections(input, bundles)) {
-    input.signal?.throwIfAborted();
-    yield fe;
+  for (const segment of assembleSegments(input)) {
+    for await (const fe of segment.entries()) {
+      input.signal?.throwIfAborted();
+      yield fe;
+    }
   }
 }

@@ -13,6 +13,10 @@ export interface ApplianceImage {
   /** What LinuxKit calls it in `LINUXKIT.source` and in `metadata:` files (see `linuxkitName`). */
   source: string;
   config: ImageConfig;
+  /** The manifest digest, when the image came from the cache: its contents are a function of it. */
+  digest?: string;
+  /** The compressed size of its layers, with `digest`. */
+  layerBytes?: number;
   /** A fresh pass over the image's flattened filesystem. */
   entries(signal?: AbortSignal): AsyncIterable<FlatEntry>;
 }
@@ -65,6 +69,8 @@ export function cachedImage(cache: OciCache, ref: string, resolved: ResolvedImag
     ref,
     source: linuxkitName(ref, resolved.name),
     config,
+    digest: resolved.manifestDescriptor.digest,
+    layerBytes: resolved.manifest.layers.reduce((n, l) => n + l.size, 0),
     entries: (signal) => flattenLayers(layers, signal ? { signal } : {}),
   };
 }

@@ -1,8 +1,9 @@
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { mkdir, mkdtemp, readdir, readFile, readlink, rm, stat, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
+import { gunzipSync } from "node:zlib";
 import { KilnError, type LoadedConfig, loadConfig, planBundles, UsageError } from "@kiln/spec";
 import { execa } from "execa";
 import { beforeAll, describe, expect, test } from "vitest";
@@ -237,6 +238,55 @@ describe("reproducible", () => {
     ]);
     expect((await readdir(b)).sort()).toEqual(files);
     for (const f of files) expect(await sha(join(b, f)), f).toBe(await sha(join(a, f)));
+  });
+});
+
+describe("initrd pieces", () => {
+  test("each big container image is deflated once; later builds reuse it and write the same initrd", async () => {
+    // Pieces are cut for images of 1 MiB and more (compressed), so this one carries incompressible bytes.
+    const big = await putImage(cache, "example.com/kiln/big:1", {
+      layers: [
+        [
+          { name: "usr/", type: "directory" },
+          { name: "usr/blob", content: randomBytes(3 << 19) },
+        ],
+      ],
+      config: { Entrypoint: ["/usr/blob"] },
+    });
+    const text = `${yaml}services:\n  - name: big\n    image: example.com/kiln/big:1\n`.replace(
+      "services:\n  - name: svc",
+      "  - name: svc2",
+    );
+    const pieces = join(cache.dir, "initrd-pieces");
+    await rm(pieces, { recursive: true, force: true });
+    const build = (dir: string, t: string) =>
+      buildAppliance(options({ formats: ["kernel+initrd"], dir, force: true, loaded: loaded(t) }));
+    await build(join(root, "pieces-cold"), text);
+    // Only the big image becomes a piece; the small app image stays in the deflate run around it.
+    const made = await readdir(pieces);
+    expect(made).toHaveLength(1);
+    expect(made[0]!.startsWith(big.manifestDescriptor.digest.slice(7))).toBe(true);
+    const inode = async () => (await stat(join(pieces, made[0]!))).ino;
+    const first = await inode();
+    await build(join(root, "pieces-warm"), text);
+    expect(await sha(join(root, "pieces-warm", "app-initrd.img"))).toBe(
+      await sha(join(root, "pieces-cold", "app-initrd.img")),
+    );
+    // A changed command line and file still reuse the piece (nothing before it moved)...
+    const edited = text
+      .replace("console=ttyS0 quiet", "console=ttyS0")
+      .replace("metadata: yaml", "metadata: json");
+    await build(join(root, "pieces-edited"), edited);
+    expect(await readdir(pieces)).toEqual(made);
+    expect(await inode()).toBe(first);
+    // ...and give exactly what a build with no pieces at all gives, which GNU cpio reads whole.
+    await rm(pieces, { recursive: true, force: true });
+    await build(join(root, "pieces-edited-cold"), edited);
+    const initrd = join(root, "pieces-edited", "app-initrd.img");
+    expect(await sha(initrd)).toBe(await sha(join(root, "pieces-edited-cold", "app-initrd.img")));
+    const tree = await extractCpio(gunzipSync(await initrdBody(initrd)));
+    expect((await stat(join(tree, "containers/services/big/lower/usr/blob"))).size).toBe(3 << 19);
+    expect(await readFile(join(tree, "etc/linuxkit.yml"), "utf8")).toContain('"big"');
   });
 });
 

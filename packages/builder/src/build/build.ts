@@ -6,11 +6,12 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { KilnError, type LoadedConfig, type RawConfig, UsageError } from "@kiln/spec";
 import pLimit from "p-limit";
-import { applianceBundles, assembleAppliance } from "../assemble/assemble.js";
+import { applianceBundles, assembleAppliance, assembleSegments } from "../assemble/assemble.js";
 import { sourcePath } from "../assemble/files.js";
 import { type ApplianceImage, cachedImage } from "../assemble/image.js";
 import { tempPathFor } from "../cache/atomic.js";
 import type { OciCache } from "../cache/cache.js";
+import { PieceStore } from "../cache/pieces.js";
 import type { Compression } from "../formats/compress.js";
 import { formatWriter } from "../formats/registry.js";
 import type { FormatWriter } from "../formats/types.js";
@@ -213,11 +214,14 @@ export async function buildAppliance(o: BuildOptions): Promise<BuildResult> {
       log(`extracting the kernel from ${image(config.kernel.image).source}`);
       boot = await extractBoot(image(config.kernel.image), config.kernel, workDir, mtime, signal);
     }
+    const assembly = { config, image, mtime, fileBaseDir: fileBaseDir(o.loaded), signal };
     const artifacts = new BuildArtifacts({
       name: o.name,
       workDir,
       boot,
-      entries: () => assembleAppliance({ config, image, mtime, fileBaseDir: fileBaseDir(o.loaded), signal }),
+      entries: () => assembleAppliance(assembly),
+      segments: () => assembleSegments(assembly),
+      pieces: new PieceStore(join(o.cache.dir, "initrd-pieces")),
       compression,
       ...(o.workers !== undefined ? { workers: o.workers } : {}),
       size,

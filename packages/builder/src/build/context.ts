@@ -6,12 +6,15 @@ import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import type { KernelEntry } from "@kiln/spec";
+import type { Segment } from "../assemble/bundles.js";
 import { discard } from "../assemble/entries.js";
 import type { ApplianceImage } from "../assemble/image.js";
 import { kernelEntries } from "../assemble/kernel.js";
+import type { PieceStore } from "../cache/pieces.js";
 import type { FlatEntry } from "../flatten/entry.js";
 import type { Compression } from "../formats/compress.js";
 import { writeInitrd } from "../formats/initrd.js";
+import { writeSegmentedInitrd } from "../formats/initrd-segments.js";
 import { writeTarFile } from "../formats/tar.js";
 import type { FormatContext } from "../formats/types.js";
 import type { ToolRunner } from "../tools/types.js";
@@ -48,6 +51,10 @@ export interface SharedInputs {
   workDir: string;
   boot: BootFiles | undefined;
   entries: () => AsyncIterable<FlatEntry>;
+  /** The same entries as runs (see `assembleSegments`); the initrd then reuses cached pieces. */
+  segments?: () => Iterable<Segment>;
+  /** The piece cache the initrd reads and fills. */
+  pieces?: PieceStore;
   compression: Compression;
   workers?: number;
   size: number;
@@ -75,7 +82,10 @@ export class BuildArtifacts {
     const options = { signal: s.signal, ...(s.workers !== undefined ? { workers: s.workers } : {}) };
     this.initrdWithoutUcode = once(async () => {
       const path = join(s.workDir, "initrd-body");
-      await writeInitrd(s.entries(), path, s.compression, options);
+      if (s.segments) {
+        const pieces = s.pieces ? { pieces: s.pieces } : {};
+        await writeSegmentedInitrd(s.segments(), path, s.compression, { ...options, ...pieces });
+      } else await writeInitrd(s.entries(), path, s.compression, options);
       return path;
     });
     this.initrd = once(async () => {

@@ -1,7 +1,9 @@
 import { rm, stat } from "node:fs/promises";
+import { join } from "node:path";
 import { type ImageIndex, type ImageManifest, INDEX_TYPES } from "../oci/types.js";
 import type { OciCache } from "./cache.js";
 import { withLock } from "./lock.js";
+import { PieceStore } from "./pieces.js";
 
 /** Blobs younger than this are spared: they may belong to a pull that has not tagged its image yet. */
 const GRACE_MS = 10 * 60_000;
@@ -25,7 +27,10 @@ export async function reachableBlobs(cache: OciCache): Promise<Set<string>> {
   return seen;
 }
 
-/** Delete blobs no image in the index refers to. Returns the bytes freed. */
+/**
+ * Delete blobs no image in the index refers to, and initrd pieces of images that are gone or unused for
+ * two weeks. Returns what was freed.
+ */
 export async function collectGarbage(
   cache: OciCache,
   now = Date.now(),
@@ -43,6 +48,10 @@ export async function collectGarbage(
       removed++;
       bytes += s.size;
     }
-    return { removed, bytes };
+    const pieces = await new PieceStore(join(cache.dir, "initrd-pieces")).prune(keep, {
+      now,
+      graceMs: GRACE_MS,
+    });
+    return { removed: removed + pieces.removed, bytes: bytes + pieces.bytes };
   });
 }

@@ -41,6 +41,12 @@ export interface Entry {
    * are not repeated here.
    */
   pax?: Record<string, string>;
+  /**
+   * Set on a directory flattening made up because a layer left it out (root's, 0755, time 0). Such a directory
+   * stands in for nothing the image says, so a merge may drop it where something real is already there. Not
+   * part of the filesystem: writers ignore it.
+   */
+  synthetic?: true;
 }
 
 /**

@@ -112,7 +112,9 @@ describe("one layer", () => {
       gid: 0,
       mtime: new Date(0),
       size: 0,
+      synthetic: true,
     });
+    expect(byPath(result, "bin")).not.toHaveProperty("synthetic");
   });
 
   test("keeps the tar's order rather than sorting", async () => {
@@ -273,6 +275,30 @@ describe("layers", () => {
     );
     expect(paths(result)).toEqual(["a", "a/1", "a/2", "a/3"]);
     expect(byPath(result, "a")).toMatchObject({ mode: 0o700, uid: 2, gid: 3 });
+  });
+
+  test("a made-up parent that a later entry or layer declares takes its metadata and is no longer marked", async () => {
+    const mtime = new Date("2024-05-06T07:08:09Z");
+    const result = await flat(
+      await layers(
+        [{ name: "a/b/f" }, { name: "a/", type: "directory", mode: 0o750, mtime }],
+        [{ name: "a/b/", type: "directory", mode: 0o700, uid: 5 }],
+        [{ name: "c/d" }],
+      ),
+    );
+    expect(paths(result)).toEqual(["a", "a/b", "a/b/f", "c", "c/d"]);
+    expect(byPath(result, "a")).toEqual({
+      path: "a",
+      type: "directory",
+      mode: 0o750,
+      uid: 0,
+      gid: 0,
+      mtime,
+      size: 0,
+    });
+    expect(byPath(result, "a/b")).toMatchObject({ mode: 0o700, uid: 5 });
+    expect(byPath(result, "a/b")).not.toHaveProperty("synthetic");
+    expect(byPath(result, "c")).toMatchObject({ mode: 0o755, synthetic: true });
   });
 
   test("a file replaced in a higher layer is emitted once, from that layer", async () => {

@@ -43,9 +43,21 @@ function baseName(path: string): string {
   return path.slice(path.lastIndexOf("/") + 1);
 }
 
-/** Parent directories a layer leaves out are made as root-owned 0755 directories, as container runtimes do. */
+/**
+ * Parent directories a layer leaves out are made as root-owned 0755 directories, as container runtimes do,
+ * and marked as made up, so that merging images at one root can keep a directory an earlier image really has.
+ */
 function implicitDirectory(path: string): Entry {
-  return { path, type: "directory", mode: 0o755, uid: 0, gid: 0, mtime: new Date(0), size: 0 };
+  return {
+    path,
+    type: "directory",
+    mode: 0o755,
+    uid: 0,
+    gid: 0,
+    mtime: new Date(0),
+    size: 0,
+    synthetic: true,
+  };
 }
 
 export class Tree {

@@ -1,22 +1,26 @@
 // Compressors for the initrd, as streams of bytes in and out.
 //
-// gzip is pigz's scheme, in-process: the input is cut into fixed 1 MiB blocks, each block is deflated on a
-// worker thread with the previous block's last 32 KiB as its dictionary and ends with a sync flush, and the
-// pieces are joined into one deflate stream in one gzip member (the kernel's initramfs unpacker wants a
-// single member). The bytes depend on the input, the level and zlib only, never on how many workers ran.
+// gzip is pigz's scheme, in-process: the input is cut into fixed 1 MiB blocks, each block is deflated with
+// the previous block's last 32 KiB as its dictionary and ends with a sync flush, and the pieces are joined
+// into one deflate stream in one gzip member. The blocks are deflated by zlib on libuv's thread pool, so
+// they use every core without a worker thread (and its own JavaScript heap) per core. The bytes depend on
+// the input, the level and zlib only, never on how many blocks were in flight.
+//
+// A deflate stream may also be made of independent segments: each starts without a dictionary and ends
+// with a sync flush, so a segment's bytes depend on its own input only and can be cached and joined to
+// others (the initrd does this per container image, see initrd-segments.ts).
 // zstd and xz run the system tools with flags whose output does not depend on the core count either.
 
 import { spawn } from "node:child_process";
 import { availableParallelism } from "node:os";
-import { Worker } from "node:worker_threads";
-import { crc32 } from "node:zlib";
+import { constants, crc32, deflateRaw, type ZlibOptions } from "node:zlib";
 import { KilnError } from "@kiln/spec";
 
 export type Compression = "gzip" | "zstd" | "xz" | "none";
 export const COMPRESSIONS: readonly Compression[] = ["gzip", "zstd", "xz", "none"];
 
 export interface CompressOptions {
-  /** Worker threads for gzip (default: every core). The output is the same for any count. */
+  /** Blocks deflated at once for gzip (default: every core). The output is the same for any count. */
   workers?: number;
   /** gzip level, 1-9 (default 6, as LinuxKit). */
   level?: number;
@@ -26,125 +30,69 @@ export interface CompressOptions {
 const BLOCK = 1 << 20;
 const WINDOW = 32 * 1024;
 // 1f 8b, deflate, no flags, mtime 0, no extra flags, OS "unix": fixed, so the output is reproducible.
-const GZIP_HEADER = Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3]);
+export const GZIP_HEADER = Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3]);
 
-// Runs in each worker (eval'd, so it works the same from sources and from dist).
-const WORKER_SOURCE = `
-const { parentPort } = require("node:worker_threads");
-const zlib = require("node:zlib");
-parentPort.on("message", (job) => {
-  try {
-    const options = {
-      level: job.level,
-      finishFlush: job.last ? zlib.constants.Z_FINISH : zlib.constants.Z_SYNC_FLUSH,
-    };
-    if (job.dictionary) options.dictionary = job.dictionary;
-    const out = zlib.deflateRawSync(job.data, options);
-    parentPort.postMessage({ id: job.id, out }, [out.buffer]);
-  } catch (e) {
-    parentPort.postMessage({ id: job.id, error: String((e && e.message) || e) });
-  }
-});
-`;
-
-interface Job {
-  data: Uint8Array;
-  dictionary: Uint8Array | undefined;
-  last: boolean;
+/** The gzip member's end: CRC-32 and length (mod 2^32) of the uncompressed bytes. */
+export function gzipTrailer(crc: number, length: number): Buffer {
+  const trailer = Buffer.alloc(8);
+  trailer.writeUInt32LE(crc >>> 0, 0);
+  trailer.writeUInt32LE(length % 2 ** 32, 4);
+  return trailer;
 }
 
-/** Deflates jobs on a few worker threads; results come back by job id, in any order. */
-class DeflatePool {
-  private readonly workers: Worker[] = [];
-  private readonly waiting = new Map<number, { resolve: (b: Buffer) => void; reject: (e: Error) => void }>();
-  private nextId = 0;
-  private turn = 0;
-  private failure: Error | undefined;
-
-  constructor(
-    private readonly size: number,
-    private readonly level: number,
-  ) {}
-
-  private worker(): Worker {
-    if (this.workers.length < this.size) {
-      const w = new Worker(WORKER_SOURCE, { eval: true });
-      w.on("message", (m: { id: number; out?: Uint8Array; error?: string }) => {
-        const p = this.waiting.get(m.id);
-        this.waiting.delete(m.id);
-        if (m.error !== undefined || m.out === undefined) p?.reject(new Error(`gzip worker: ${m.error}`));
-        else p?.resolve(Buffer.from(m.out.buffer, m.out.byteOffset, m.out.byteLength));
-      });
-      w.on("error", (e) => this.fail(e));
-      w.on("exit", (code) => {
-        if (code !== 0) this.fail(new Error(`gzip worker exited with code ${code}`));
-      });
-      this.workers.push(w);
-      return w;
-    }
-    return this.workers[this.turn++ % this.workers.length]!;
-  }
-
-  private fail(e: Error): void {
-    this.failure ??= e;
-    for (const p of this.waiting.values()) p.reject(e);
-    this.waiting.clear();
-  }
-
-  deflate(job: Job): Promise<Buffer> {
-    if (this.failure) return Promise.reject(this.failure);
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.waiting.set(id, { resolve, reject });
-      const transfer = [job.data.buffer as ArrayBuffer];
-      this.worker().postMessage({ id, level: this.level, ...job }, transfer);
-    });
-  }
-
-  async close(): Promise<void> {
-    this.fail(new Error("the gzip pool was closed"));
-    await Promise.all(this.workers.map((w) => w.terminate()));
-  }
+function deflateBlock(data: Uint8Array, dictionary: Uint8Array | undefined, level: number, last: boolean) {
+  const options: ZlibOptions = {
+    level,
+    finishFlush: last ? constants.Z_FINISH : constants.Z_SYNC_FLUSH,
+  };
+  if (dictionary) options.dictionary = dictionary;
+  return new Promise<Buffer>((resolve, reject) =>
+    deflateRaw(data, options, (e, out) => (e ? reject(new Error(`gzip: ${e.message}`)) : resolve(out))),
+  );
 }
 
-/** An owned copy, so its memory can be handed to a worker. */
-function own(bytes: Uint8Array): Uint8Array {
-  const copy = new Uint8Array(new ArrayBuffer(bytes.length));
-  copy.set(bytes);
-  return copy;
+/** What a deflated segment held: the CRC-32 and length of its uncompressed bytes. */
+export interface SegmentSum {
+  crc: number;
+  length: number;
 }
 
-/** Gzip `source` on every core, pigz-style, with bytes that do not depend on the number of workers. */
-export async function* gzipParallel(
-  source: AsyncIterable<Uint8Array>,
+/**
+ * Raw deflate of `source` as one independent segment: no dictionary at its start, a sync flush at its end
+ * (or the final block when `last`), blocks deflated in parallel. `sum` is filled in as bytes go by. An
+ * empty source gives no bytes unless it is the last segment.
+ */
+export async function* deflateSegment(
+  source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  sum: SegmentSum,
+  last: boolean,
   options: CompressOptions = {},
 ): AsyncGenerator<Buffer> {
-  const workers = Math.max(1, options.workers ?? availableParallelism());
-  const pool = new DeflatePool(workers, options.level ?? 6);
+  const inFlight = Math.max(1, options.workers ?? availableParallelism()) * 2;
+  const level = options.level ?? 6;
   const pending: Array<Promise<Buffer>> = [];
-  let crc = 0;
-  let total = 0;
   let dictionary: Uint8Array | undefined;
   let held: Uint8Array[] = [];
   let heldBytes = 0;
 
-  const submit = (block: Uint8Array, last: boolean): void => {
-    crc = crc32(block, crc);
-    total += block.length;
-    const data = own(block);
-    const job = pool.deflate({ data, dictionary, last });
+  const submit = (view: Uint8Array, final: boolean): void => {
+    // An owned copy: zlib reads it on another thread while the source may reuse its memory.
+    const block = Buffer.from(view);
+    sum.crc = crc32(block, sum.crc);
+    sum.length += block.length;
+    const job = deflateBlock(block, dictionary, level, final);
     job.catch(() => {}); // awaited in order below; this only keeps an early failure from going unhandled
     pending.push(job);
-    const tail = block.length >= WINDOW ? block.subarray(block.length - WINDOW) : undefined;
-    dictionary = tail
-      ? own(tail)
-      : own(Buffer.concat([dictionary ?? new Uint8Array(0), block]).subarray(-WINDOW));
+    dictionary =
+      block.length >= WINDOW
+        ? block.subarray(block.length - WINDOW)
+        : Buffer.concat([dictionary ?? new Uint8Array(0), block]).subarray(-WINDOW);
   };
 
   try {
-    yield GZIP_HEADER;
     for await (const chunk of source) {
       options.signal?.throwIfAborted();
+      if (chunk.length === 0) continue;
       held.push(chunk);
       heldBytes += chunk.length;
       while (heldBytes >= BLOCK) {
@@ -153,19 +101,27 @@ export async function* gzipParallel(
         const rest = all.subarray(BLOCK);
         held = rest.length > 0 ? [rest] : [];
         heldBytes = rest.length;
-        while (pending.length >= workers * 2) yield await pending.shift()!;
+        while (pending.length >= inFlight) yield await pending.shift()!;
       }
     }
-    submit(held.length === 1 ? held[0]! : Buffer.concat(held), true);
+    if (heldBytes > 0 || last) submit(held.length === 1 ? held[0]! : Buffer.concat(held), last);
     held = [];
     while (pending.length > 0) yield await pending.shift()!;
-    const trailer = Buffer.alloc(8);
-    trailer.writeUInt32LE(crc >>> 0, 0);
-    trailer.writeUInt32LE(total % 2 ** 32, 4);
-    yield trailer;
   } finally {
-    await pool.close();
+    // Let blocks still in flight finish, so none writes into a stream that is gone.
+    await Promise.allSettled(pending);
   }
+}
+
+/** Gzip `source` on every core, pigz-style, with bytes that do not depend on the number of workers. */
+export async function* gzipParallel(
+  source: AsyncIterable<Uint8Array>,
+  options: CompressOptions = {},
+): AsyncGenerator<Buffer> {
+  const sum: SegmentSum = { crc: 0, length: 0 };
+  yield GZIP_HEADER;
+  yield* deflateSegment(source, sum, true, options);
+  yield gzipTrailer(sum.crc, sum.length);
 }
 
 const TOOL_ARGS: Record<"zstd" | "xz", (cores: number) => string[]> = {

@@ -69,20 +69,29 @@ function header(ino: number, entry: Entry, size: number, name: string): Buffer {
   return head;
 }
 
+/** How many entries and bytes a run of cpio entries held. */
+export interface CpioCount {
+  entries: number;
+  bytes: number;
+}
+
 /**
- * The newc cpio of `entries`, as chunks. File bodies are streamed through; every body is consumed. A
- * file of 4 GiB or more is refused before any of it is read. Ends with the trailer, padded to 512 bytes.
+ * `entries` as newc cpio entries, inodes counting up from `firstInode`, as chunks, with no trailer. Every
+ * entry ends on a 4-byte boundary, so a run's bytes do not depend on where in the archive it goes. File
+ * bodies are streamed through; every body is consumed. A file of 4 GiB or more is refused before any of
+ * it is read. `count` is filled in as entries go by.
  */
-export async function* writeCpio(
+export async function* cpioEntries(
   entries: AsyncIterable<FlatEntry>,
+  firstInode: number,
+  count: CpioCount,
   signal?: AbortSignal,
 ): AsyncGenerator<Buffer> {
-  let ino = FIRST_INODE;
-  let written = 0;
+  let ino = firstInode;
   let batch: Buffer[] = [];
   let batched = 0;
   const push = function* (b: Buffer): Generator<Buffer> {
-    written += b.length;
+    count.bytes += b.length;
     if (b.length >= BATCH) {
       if (batched > 0) yield Buffer.concat(batch);
       batch = [];
@@ -98,6 +107,10 @@ export async function* writeCpio(
       batched = 0;
     }
   };
+  const next = () => {
+    count.entries++;
+    return ino++;
+  };
 
   for await (const { entry, body } of entries) {
     signal?.throwIfAborted();
@@ -108,16 +121,16 @@ export async function* writeCpio(
       const target = Buffer.from(
         entry.type === "link" ? cpioLink(entry.path, entry.linkname!) : entry.linkname!,
       );
-      yield* push(header(ino++, entry, target.length, entry.path));
+      yield* push(header(next(), entry, target.length, entry.path));
       yield* push(Buffer.concat([target, Buffer.alloc(pad4(target.length))]));
       continue;
     }
     if (entry.type !== "file") {
-      yield* push(header(ino++, entry, 0, entry.path));
+      yield* push(header(next(), entry, 0, entry.path));
       continue;
     }
     if (entry.size > MAX_FIELD) throw tooBig(entry);
-    yield* push(header(ino++, entry, entry.size, entry.path));
+    yield* push(header(next(), entry, entry.size, entry.path));
     let got = 0;
     if (body !== undefined) {
       for await (const chunk of body) {
@@ -134,6 +147,11 @@ export async function* writeCpio(
     }
     yield* push(Buffer.alloc(pad4(entry.size)));
   }
+  if (batched > 0) yield Buffer.concat(batch);
+}
+
+/** The archive's end after `before` bytes of entries: the trailer with inode `ino`, padded to 512 bytes. */
+export function cpioTrailer(ino: number, before: number): Buffer {
   const trailer: Entry = {
     path: TRAILER,
     type: "file",
@@ -146,7 +164,21 @@ export async function* writeCpio(
   const end = header(ino, trailer, 0, TRAILER);
   // gocpio's trailer has no type bits: mode 0.
   end.write("00000000", 6 + 8, "latin1");
-  yield* push(end);
-  yield* push(Buffer.alloc((512 - (written % 512)) % 512));
-  if (batched > 0) yield Buffer.concat(batch);
+  return Buffer.concat([end, Buffer.alloc((512 - ((before + end.length) % 512)) % 512)]);
+}
+
+/** The first inode of an archive, as gocpio numbers them. */
+export const CPIO_FIRST_INODE = FIRST_INODE;
+
+/**
+ * The newc cpio of `entries`, as chunks: the entries from `CPIO_FIRST_INODE`, then the trailer, padded to
+ * 512 bytes.
+ */
+export async function* writeCpio(
+  entries: AsyncIterable<FlatEntry>,
+  signal?: AbortSignal,
+): AsyncGenerator<Buffer> {
+  const count: CpioCount = { entries: 0, bytes: 0 };
+  yield* cpioEntries(entries, FIRST_INODE, count, signal);
+  yield cpioTrailer(FIRST_INODE + count.entries, count.bytes);
 }

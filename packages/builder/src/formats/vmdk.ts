@@ -30,7 +30,11 @@ export const vmdkFormat: FormatWriter = {
   },
 };
 
-/** Replaces the `CID=` value in a VMDK's embedded descriptor (same length, so nothing moves). */
+/**
+ * Replaces the `CID=` value in a VMDK's embedded descriptor. qemu-img prints its random CID without
+ * leading zeros, so the line's length varies; the whole descriptor area (a fixed size, zero-padded) is
+ * written back, so the file is the same whatever CID qemu-img picked.
+ */
 export async function fixVmdkCid(path: string, cid: string): Promise<void> {
   const fh = await open(path, "r+");
   try {
@@ -41,10 +45,14 @@ export async function fixVmdkCid(path: string, cid: string): Promise<void> {
     const length = Number(header.readBigUInt64LE(36)) * 512;
     const descriptor = Buffer.alloc(length);
     await fh.read(descriptor, 0, length, offset);
-    const text = descriptor.toString("latin1");
-    const at = text.search(/^CID=[0-9a-f]{8}$/m);
-    if (at < 0) throw new Error(`${path}: no CID in the VMDK descriptor`);
-    await fh.write(Buffer.from(`CID=${cid}`, "latin1"), 0, 12, offset + at);
+    const text = descriptor.toString("latin1").replace(/\0+$/, "");
+    const line = /^CID=[0-9a-f]{1,8}$/m;
+    if (!line.test(text)) throw new Error(`${path}: no CID in the VMDK descriptor`);
+    const fixed = Buffer.from(text.replace(line, `CID=${cid}`), "latin1");
+    if (fixed.length > length) throw new Error(`${path}: the VMDK descriptor has no room for the CID`);
+    const area = Buffer.alloc(length);
+    fixed.copy(area);
+    await fh.write(area, 0, length, offset);
   } finally {
     await fh.close();
   }
