@@ -5,6 +5,7 @@
 //   files
 // Nothing is written to disk: the tar and cpio writers consume this stream directly.
 
+import { createHash } from "node:crypto";
 import { allocateIds, type Bundle, planBundles, type RawConfig } from "@kiln/spec";
 import type { FlatEntry } from "../flatten/entry.js";
 import { ApkDatabases } from "./apk-db.js";
@@ -70,6 +71,40 @@ async function* rootEntries(input: AssembleInput): AsyncGenerator<FlatEntry> {
   yield* volumeEntries(config.volumes ?? [], image, mtime, signal);
 }
 
+/** Bumped whenever the root's entries would change for the same images and settings. */
+const ROOT_VERSION = 1;
+
+/**
+ * The root run's key: everything `rootEntries` reads, image contents by digest. The kernel's command
+ * line is left out: it only shapes `boot/cmdline`, which the initrd does not hold.
+ */
+function rootKey(input: AssembleInput): Segment["key"] {
+  const { config, image, mtime } = input;
+  const { cmdline: _cmdline, ...kernel } = config.kernel ?? { image: "" };
+  const refs = [
+    ...(config.kernel ? [config.kernel.image] : []),
+    ...(config.init ?? []),
+    ...(config.volumes ?? []).flatMap((v) => (v.image === undefined ? [] : [v.image])),
+  ];
+  const images = refs.map((r) => image(r));
+  const digests = images.map((i) => i.digest);
+  if (images.length === 0 || digests.some((d) => d === undefined)) return undefined;
+  const id = createHash("sha256")
+    .update(
+      JSON.stringify({
+        root: ROOT_VERSION,
+        kernel: config.kernel ? kernel : null,
+        init: config.init ?? [],
+        volumes: config.volumes ?? [],
+        digests: Object.fromEntries(refs.map((r, i) => [r, digests[i]])),
+        mtime: mtime.getTime(),
+      }),
+    )
+    .digest("hex");
+  const layerBytes = images.reduce((n, i) => n + (i.layerBytes ?? 0), 0);
+  return { image: digests[0]!, id, layerBytes };
+}
+
 /** The `files:` section, after the bundles. */
 async function* fileSection(input: AssembleInput): AsyncGenerator<FlatEntry> {
   const { config, image, mtime } = input;
@@ -96,7 +131,8 @@ async function* fileSection(input: AssembleInput): AsyncGenerator<FlatEntry> {
  */
 export function* assembleSegments(input: AssembleInput): Generator<Segment> {
   const bundles = applianceBundles(input.config, input.image);
-  yield { entries: () => rootEntries(input) };
+  const key = rootKey(input);
+  yield key ? { key, entries: () => rootEntries(input) } : { entries: () => rootEntries(input) };
   yield* bundleSegments(bundles, input.image, input.mtime, input.signal);
   yield { entries: () => fileSection(input) };
 }

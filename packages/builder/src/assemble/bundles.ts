@@ -11,10 +11,10 @@ import { unpackImage } from "./unpack.js";
 /** A run of the appliance's entries (see `assembleSegments`). */
 export interface Segment {
   /**
-   * Set when the entries are a function of one image and a few fixed values alone: `image` is the
-   * image's manifest digest, `id` a hash of everything else that shapes the entries' paths, modes, times
-   * and contents; `layerBytes` the image's compressed size. The `LINUXKIT.location` tags are not covered
-   * (the initrd does not hold them).
+   * Set when the entries outside `boot/` (what the initrd holds) are a function of a few images and fixed
+   * values alone: `image` is the manifest digest of the (first) image, `id` a hash of everything that
+   * shapes the entries' paths, modes, times and contents, digests included; `layerBytes` the images'
+   * compressed size. The `LINUXKIT.location` tags are not covered (the initrd does not hold them).
    */
   key?: { image: string; id: string; layerBytes: number };
   entries(): AsyncIterable<FlatEntry>;

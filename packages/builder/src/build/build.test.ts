@@ -290,6 +290,45 @@ describe("initrd pieces", () => {
   });
 });
 
+describe("initrd pieces: the root", () => {
+  test("the kernel, init images and volumes are one piece, kept across command-line edits", async () => {
+    await putImage(cache, "example.com/kiln/big-init:1", {
+      layers: [
+        [
+          { name: "opt/", type: "directory" },
+          { name: "opt/blob", content: randomBytes(3 << 19) },
+        ],
+      ],
+    });
+    const kernel = await putImage(cache, "example.com/kiln/kernel:1", await kernelImage({ ucode: UCODE }));
+    const text = yaml.replace(
+      "  - example.com/kiln/init:1",
+      "  - example.com/kiln/init:1\n  - example.com/kiln/big-init:1",
+    );
+    const pieces = join(cache.dir, "initrd-pieces");
+    await rm(pieces, { recursive: true, force: true });
+    const build = (dir: string, t: string) =>
+      buildAppliance(options({ formats: ["kernel+initrd"], dir, force: true, loaded: loaded(t) }));
+    await build(join(root, "root-a"), text);
+    const made = await readdir(pieces);
+    expect(made).toHaveLength(1);
+    expect(made[0]!.startsWith(kernel.manifestDescriptor.digest.slice(7))).toBe(true);
+    await build(join(root, "root-b"), text.replace("console=ttyS0 quiet", "console=ttyS0"));
+    expect(await readdir(pieces)).toEqual(made);
+    const tree = await extractCpio(gunzipSync(await initrdBody(join(root, "root-b", "app-initrd.img"))));
+    expect((await stat(join(tree, "opt/blob"))).size).toBe(3 << 19);
+    // Another init image changes the root: a new piece.
+    await build(
+      join(root, "root-c"),
+      text.replace(
+        "  - example.com/kiln/big-init:1",
+        "  - example.com/kiln/big-init:1\n  - example.com/kiln/app:1",
+      ),
+    );
+    expect(await readdir(pieces)).toHaveLength(2);
+  });
+});
+
 describe("incremental", () => {
   test("an unchanged build is a no-op that touches nothing and answers fast", async () => {
     const dir = join(root, "noop");
