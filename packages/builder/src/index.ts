@@ -1,6 +1,7 @@
 export { type AssembleInput, applianceMetadata, assembleAppliance } from "./assemble/assemble.js";
 export { type ApplianceImage, cachedImage, linuxkitName } from "./assemble/image.js";
 export { type BuildOptions, type BuildResult, buildAppliance, configImages } from "./build/build.js";
+export { type QuickRequest, recordQuick, SETTLE_MS } from "./build/quick-record.js";
 export { DEFAULT_SIZE, parseSize } from "./build/size.js";
 export { defaultCacheDir, OciCache } from "./cache/cache.js";
 export { DigestMismatchError, sha256 } from "./cache/digest.js";

@@ -21,6 +21,7 @@ import type { ToolRunner } from "../tools/types.js";
 import { BuildArtifacts, extractBoot } from "./context.js";
 import { codeFingerprint } from "./fingerprint.js";
 import { buildKey, fileSha256, type OutputRecord, recordBuild, upToDate } from "./incremental.js";
+import { type QuickRequest, recordQuick } from "./quick-record.js";
 import { DEFAULT_SIZE } from "./size.js";
 
 export interface BuildOptions {
@@ -55,6 +56,11 @@ export interface BuildOptions {
   workers?: number;
   /** Rebuild even when the outputs are up to date. */
   force?: boolean;
+  /**
+   * Leave a record for the quick no-op check (`@kiln/builder/noop`) under this key once the outputs are in
+   * place. Not for streams, nor with a resolver that asks the Docker engine.
+   */
+  quick?: QuickRequest;
 }
 
 export interface BuildResult {
@@ -119,6 +125,13 @@ function fileBaseDir(loaded: LoadedConfig): (index: number) => string {
     const file = loaded.origins.files[i]?.file;
     return file === undefined || file === "-" ? process.cwd() : dirname(resolve(file));
   };
+}
+
+function sourcePaths(loaded: LoadedConfig): string[] {
+  const base = fileBaseDir(loaded);
+  return (loaded.config.files ?? []).flatMap((f, i) =>
+    f.source === undefined ? [] : [sourcePath(f.source, base(i))],
+  );
 }
 
 async function sourceDigests(loaded: LoadedConfig): Promise<Array<string | null>> {
@@ -198,9 +211,27 @@ export async function buildAppliance(o: BuildOptions): Promise<BuildResult> {
     compression,
     mtime: mtime.getTime(),
   });
+  const quick = async () => {
+    if (!o.quick || stream || o.resolver.options.docker) return;
+    // What this command printed as progress is what a no-op prints: the count, and each package found.
+    const noopLog = refs.length > 0 ? [`resolving ${refs.length} image${refs.length === 1 ? "" : "s"}`] : [];
+    for (const [, img] of resolved)
+      if ("packageName" in img) noopLog.push(`${img.packageName}: up to date (${img.name})`);
+    await recordQuick({
+      request: o.quick,
+      cache: o.cache,
+      key,
+      images: resolved,
+      sources: sourcePaths(o.loaded),
+      log: noopLog,
+    });
+  };
   if (!stream && !o.force) {
     const previous = await upToDate(o.cache.dir, key);
-    if (previous) return { outputs: previous.outputs.map((r) => r.path), upToDate: true, key };
+    if (previous) {
+      await quick();
+      return { outputs: previous.outputs.map((r) => r.path), upToDate: true, key };
+    }
   }
 
   const workRoot = stream ? tmpdir() : dirname(plan[0]!.finals[0]!);
@@ -260,6 +291,7 @@ export async function buildAppliance(o: BuildOptions): Promise<BuildResult> {
     const outputs: OutputRecord[] = [];
     for (const f of finals) outputs.push({ ...records.get(f)!, mtimeMs: (await stat(f)).mtimeMs });
     await recordBuild(o.cache.dir, { key, kiln: o.version, outputs });
+    await quick();
     return { outputs: finals, upToDate: false, key };
   } finally {
     await Promise.all([

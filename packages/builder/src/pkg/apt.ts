@@ -97,7 +97,11 @@ export class AptResolveError extends KilnError {
 }
 
 /** What apt's answers depend on: its configuration, the package lists, dpkg's architectures. */
-const APT_INPUTS = ["/etc/apt", "/var/lib/apt/lists", "/var/lib/dpkg/arch"];
+export const APT_INPUTS = ["/etc/apt", "/var/lib/apt/lists", "/var/lib/dpkg/arch"];
+/** Entries under the apt inputs that do not change its answers. */
+export const APT_SKIP: ReadonlySet<string> = new Set(["partial", "lock", "auxfiles"]);
+/** How deep the apt inputs are walked. */
+export const APT_DEPTH = 3;
 
 /** Size and mtime of every apt input, so a resolution can be reused until `apt-get update` or a config change. */
 async function aptFingerprint(): Promise<string> {
@@ -111,9 +115,9 @@ async function aptFingerprint(): Promise<string> {
       return;
     }
     if (s.isDirectory()) {
-      if (depth > 3) return;
+      if (depth > APT_DEPTH) return;
       for (const name of (await readdir(path)).sort()) {
-        if (name === "partial" || name === "lock" || name === "auxfiles") continue;
+        if (APT_SKIP.has(name)) continue;
         await visit(`${path}/${name}`, depth + 1);
       }
     } else {

@@ -42,6 +42,25 @@ export interface InputOptions {
   signal?: AbortSignal;
 }
 
+/** What a recipe's tag reads from the host besides the recipe's bytes and its arguments. */
+export interface TagSources {
+  /** Trees walked as `walkLocal` walks them (symlinks not followed), recipe directory first. */
+  trees: Array<{ root: string; goModule: boolean }>;
+  /** apt's package lists and configuration (the recipe has `debian:` or `kernel:`). */
+  apt: boolean;
+  /** The Go toolchain's version (the recipe builds Go). */
+  go: boolean;
+}
+
+// By recipe directory: the sources of the tag computed last in this process, for the quick no-op record,
+// which would otherwise load every recipe a second time.
+const lastSources = new Map<string, TagSources>();
+
+/** The sources of the last tag computed in this process for the recipe in `dir` (absolute), if any. */
+export function tagSources(dir: string): TagSources | undefined {
+  return lastSources.get(dir);
+}
+
 async function localLines(recipe: Recipe): Promise<string[]> {
   const lines: string[] = [];
   for (const f of recipe.files) if (f.kind === "copy") lines.push(...(await hashLines(f.src, recipe.dir)));
@@ -55,6 +74,15 @@ async function localLines(recipe: Recipe): Promise<string[]> {
     lines.push(`module ${relative(recipe.dir, dir).split(sep).join("/") || "."}`);
     lines.push(...(await hashLines(dir, recipe.dir, goSkip)));
   }
+  lastSources.set(recipe.dir, {
+    trees: [
+      { root: recipe.dir, goModule: false },
+      ...recipe.files.flatMap((f) => (f.kind === "copy" ? [{ root: f.src, goModule: false }] : [])),
+      ...[...modules].sort().map((root) => ({ root, goModule: true })),
+    ],
+    apt: recipe.debian !== undefined || recipe.kernel !== undefined,
+    go: recipe.go.length > 0,
+  });
   return lines;
 }
 

@@ -1,12 +1,12 @@
 import { setMaxListeners } from "node:events";
-import { stat } from "node:fs/promises";
 import { basename, extname } from "node:path";
 import { buildAppliance, type Compression, createToolRunner, ImageResolver, parseSize } from "@kiln/builder";
 import { formatIssue, KilnError, loadConfig, renderDryRun, UsageError } from "@kiln/spec";
 import type { CommandContext } from "../declare.js";
 import { readSources } from "../inputs.js";
-import { bytes, PullProgress } from "../progress.js";
+import { PullProgress } from "../progress.js";
 import { VERSION } from "../version.js";
+import { CLI_CODE, quickTarget, reportBuild } from "./build-quick.js";
 import { imageContext } from "./image-context.js";
 
 /** `kiln build`: loaded only when the command runs, because it needs all of @kiln/builder. */
@@ -18,7 +18,8 @@ export async function runBuild(
   const started = Date.now();
   const sources = await readSources(files, ctx.stdin);
   const loaded = loadConfig(sources);
-  for (const w of loaded.warnings) ctx.stderr.write(`${formatIssue(w)} (warning)\n`);
+  const notes = loaded.warnings.map((w) => `${formatIssue(w)} (warning)`);
+  for (const note of notes) ctx.stderr.write(`${note}\n`);
   const output = options.output as string | undefined;
   const formats = selectFormats(options.format as string[] | undefined, loaded.legacyFormats, output);
   if (options.dryRun) {
@@ -35,6 +36,12 @@ export async function runBuild(
   const last = files[files.length - 1]!;
   const name =
     (options.name as string | undefined) ?? (last === "-" ? "moby" : basename(last, extname(last)));
+  // Keyed by the texts just loaded, so the record describes exactly what this build read.
+  const quick = quickTarget(
+    files,
+    sources.map((s) => s.text),
+    options,
+  );
   return withInterrupt(ctx, async (signal) => {
     const quiet = Boolean(options.quiet);
     const ictx = await imageContext(options);
@@ -70,27 +77,11 @@ export async function runBuild(
       log,
       version: VERSION,
       force: Boolean(options.force),
+      ...(quick ? { quick: { key: quick.key, notes, codeRoots: [CLI_CODE] } } : {}),
     });
-    if (!quiet) {
-      const secs = ((Date.now() - started) / 1000).toFixed(1);
-      if (result.outputs[0] === "-") ctx.stderr.write(`kiln: built in ${secs} s, to standard output\n`);
-      else {
-        const ms = Date.now() - started;
-        ctx.stderr.write(
-          `kiln: ${result.upToDate ? `up to date (checked in ${ms} ms)` : `built in ${secs} s`}:\n`,
-        );
-        for (const o of result.outputs) ctx.stderr.write(`  ${o}${await sizeOf(o)}\n`);
-      }
-    }
+    if (!quiet) await reportBuild(ctx, result, started);
     return 0;
   });
-}
-
-async function sizeOf(path: string): Promise<string> {
-  return stat(path).then(
-    (s) => ` (${bytes(s.size)})`,
-    () => "",
-  );
 }
 
 class Interrupted extends KilnError {

@@ -58,6 +58,11 @@ export const buildCommand: CommandDecl = {
     "kiln build -o - examples/minio.yml | tar tv",
   ],
   async run(files, options, ctx) {
+    // An unchanged build is answered before the builder is loaded, which is most of a no-op's time.
+    const started = Date.now();
+    const { quickBuild } = await import("./build-quick.js");
+    const answered = await quickBuild(files, options, ctx, started);
+    if (answered !== undefined) return answered;
     const { runBuild } = await import("./build-action.js");
     return runBuild(files, options, ctx);
   },
