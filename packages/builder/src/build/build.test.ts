@@ -329,6 +329,26 @@ describe("initrd pieces: the root", () => {
   });
 });
 
+describe("boot files cache", () => {
+  test("the kernel and microcode are extracted once, then copied; a damaged copy is noticed and redone", async () => {
+    const bootDir = join(cache.dir, "boot");
+    await rm(bootDir, { recursive: true, force: true });
+    const build = (dir: string) => buildAppliance(options({ formats: ["kernel+initrd"], dir, force: true }));
+    await build(join(root, "boot-a"));
+    const [entry] = await readdir(bootDir);
+    expect((await readdir(join(bootDir, entry!))).sort()).toEqual(["kernel", "sums.json", "ucode"]);
+    // Damage the cached kernel: the next build must not ship it.
+    await writeFile(join(bootDir, entry!, "kernel"), "not a kernel");
+    await build(join(root, "boot-b"));
+    await build(join(root, "boot-c"));
+    for (const f of ["app-kernel", "app-initrd.img"]) {
+      expect(await sha(join(root, "boot-b", f)), f).toBe(await sha(join(root, "boot-a", f)));
+      expect(await sha(join(root, "boot-c", f)), f).toBe(await sha(join(root, "boot-a", f)));
+    }
+    expect(await readFile(join(bootDir, entry!, "kernel"), "utf8")).not.toBe("not a kernel");
+  });
+});
+
 describe("incremental", () => {
   test("an unchanged build is a no-op that touches nothing and answers fast", async () => {
     const dir = join(root, "noop");

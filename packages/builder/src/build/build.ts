@@ -18,7 +18,8 @@ import type { FormatWriter } from "../formats/types.js";
 import type { ImageResolver } from "../resolve/resolver.js";
 import { outputTime } from "../sources/epoch.js";
 import type { ToolRunner } from "../tools/types.js";
-import { BuildArtifacts, extractBoot } from "./context.js";
+import { cachedBoot } from "./boot-cache.js";
+import { BuildArtifacts, type extractBoot } from "./context.js";
 import { codeFingerprint } from "./fingerprint.js";
 import { buildKey, fileSha256, type OutputRecord, recordBuild, upToDate } from "./incremental.js";
 import { type QuickRequest, recordQuick } from "./quick-record.js";
@@ -243,7 +244,7 @@ export async function buildAppliance(o: BuildOptions): Promise<BuildResult> {
     let boot: Awaited<ReturnType<typeof extractBoot>> | undefined;
     if (needsBoot && config.kernel) {
       log(`extracting the kernel from ${image(config.kernel.image).source}`);
-      boot = await extractBoot(image(config.kernel.image), config.kernel, workDir, mtime, signal);
+      boot = await cachedBoot(o.cache.dir, image(config.kernel.image), config.kernel, workDir, mtime, signal);
     }
     const assembly = { config, image, mtime, fileBaseDir: fileBaseDir(o.loaded), signal };
     const artifacts = new BuildArtifacts({

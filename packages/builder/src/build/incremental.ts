@@ -6,10 +6,10 @@
 // no-op check compares size and mtime only, so it costs one stat per output.
 
 import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
 import { mkdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { writeFileAtomic } from "../cache/atomic.js";
+import { fileSha256 } from "../cache/digest.js";
 
 export interface OutputRecord {
   path: string;
@@ -38,11 +38,7 @@ export function buildKey(inputs: unknown): string {
   return createHash("sha256").update(stableJson(inputs)).digest("hex");
 }
 
-export async function fileSha256(path: string): Promise<string> {
-  const hash = createHash("sha256");
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest("hex");
-}
+export { fileSha256 };
 
 const manifestPath = (cacheDir: string, key: string) => join(cacheDir, "builds", `${key}.json`);
 

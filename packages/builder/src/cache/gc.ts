@@ -1,4 +1,4 @@
-import { rm, stat } from "node:fs/promises";
+import { readdir, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { type ImageIndex, type ImageManifest, INDEX_TYPES } from "../oci/types.js";
 import type { OciCache } from "./cache.js";
@@ -27,9 +27,22 @@ export async function reachableBlobs(cache: OciCache): Promise<Set<string>> {
   return seen;
 }
 
+/** Kernels extracted from images that are gone (build/boot-cache.ts names them `IMAGEHEX-KEY`). */
+async function pruneBootFiles(dir: string, keep: ReadonlySet<string>, now: number): Promise<number> {
+  const kept = new Set([...keep].map((d) => d.replace(/^sha256:/, "")));
+  let removed = 0;
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    const s = await stat(join(dir, name)).catch(() => undefined);
+    if (!s || kept.has(name.split("-")[0]!) || now - s.mtimeMs < GRACE_MS) continue;
+    await rm(join(dir, name), { recursive: true, force: true });
+    removed++;
+  }
+  return removed;
+}
+
 /**
- * Delete blobs no image in the index refers to, and initrd pieces of images that are gone or unused for
- * two weeks. Returns what was freed.
+ * Delete blobs no image in the index refers to, initrd pieces of images that are gone or unused for two
+ * weeks, and kernels extracted from images that are gone. Returns what was freed.
  */
 export async function collectGarbage(
   cache: OciCache,
@@ -52,6 +65,7 @@ export async function collectGarbage(
       now,
       graceMs: GRACE_MS,
     });
-    return { removed: removed + pieces.removed, bytes: bytes + pieces.bytes };
+    const boot = await pruneBootFiles(join(cache.dir, "boot"), keep, now);
+    return { removed: removed + pieces.removed + boot, bytes: bytes + pieces.bytes };
   });
 }

@@ -11,6 +11,7 @@ import { createReadStream } from "node:fs";
 import { type FileHandle, mkdir, open, readdir, rm, stat, utimes } from "node:fs/promises";
 import { join } from "node:path";
 import { commitTemp, tempPathFor } from "./atomic.js";
+import { fileSha256 } from "./digest.js";
 
 const MAGIC = Buffer.from("KILNPC01", "latin1");
 const HEADER = 64;
@@ -80,10 +81,7 @@ export class PieceStore {
     try {
       header = await readHeader(fh);
       if (header) {
-        const hash = createHash("sha256");
-        for await (const chunk of fh.createReadStream({ start: HEADER, autoClose: false }))
-          hash.update(chunk);
-        if (!hash.digest().equals(header.sha256)) header = undefined;
+        if ((await fileSha256(path, HEADER)) !== header.sha256.toString("hex")) header = undefined;
       }
     } finally {
       await fh.close();
@@ -98,7 +96,8 @@ export class PieceStore {
     const { meta } = header;
     return {
       meta,
-      chunks: () => createReadStream(path, { start: HEADER }) as AsyncIterable<Buffer>,
+      chunks: () =>
+        createReadStream(path, { start: HEADER, highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>,
     };
   }
 

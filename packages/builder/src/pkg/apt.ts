@@ -3,11 +3,11 @@
 // a download cache shared by every build, verified and renamed into place.
 
 import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
 import { chmod, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { KilnError } from "@kiln/spec";
 import { writeFileAtomic } from "../cache/atomic.js";
+import { fileSha256 } from "../cache/digest.js";
 import { withLock } from "../cache/lock.js";
 import { run } from "./run.js";
 
@@ -217,11 +217,7 @@ export function debFileName(p: DebPackage): string {
   return `${p.name}_${p.version.replace(/:/g, "%3a")}_${p.arch}.deb`;
 }
 
-export async function fileSha256(path: string): Promise<string> {
-  const hash = createHash("sha256");
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest("hex");
-}
+export { fileSha256 };
 
 /**
  * Make sure every package is in `dir` (`$KILN_CACHE/downloads/deb`), each checked against its SHA256.
