@@ -46,7 +46,7 @@ export async function main(
 }
 
 // The initrd's gzip deflates on libuv's thread pool, which has 4 threads unless told before its first use.
-process.env.UV_THREADPOOL_SIZE ??= String(Math.max(4, availableParallelism()));
+process.env.UV_THREADPOOL_SIZE ??= String(Math.max(4, availableParallelism() + 2));
 
 const isEntry =
   process.argv[1] !== undefined &&

@@ -93,7 +93,9 @@ export async function openLayer(path: string, mediaType: string): Promise<Readab
   if (compression === "zstd") return zstd(path);
   const file = await openFile(path);
   if (compression === "none") return file;
-  const gunzip = createGunzip();
+  // Each chunk is a round trip to libuv's thread pool, where it may wait behind the initrd's deflate
+  // blocks: 256 KiB chunks instead of zlib's 16 KiB make sixteen times fewer of those waits.
+  const gunzip = createGunzip({ chunkSize: 256 * 1024 });
   pipeline(file, gunzip, () => {}); // an error on either side destroys both, and reaches the reader via gunzip
   return gunzip;
 }

@@ -68,7 +68,9 @@ export async function* deflateSegment(
   last: boolean,
   options: CompressOptions = {},
 ): AsyncGenerator<Buffer> {
-  const inFlight = Math.max(1, options.workers ?? availableParallelism()) * 2;
+  // One block more than cores keeps them busy; more would take every pool thread and leave the layer
+  // inflates and file reads feeding this deflate queued behind it.
+  const inFlight = Math.max(1, options.workers ?? availableParallelism()) + 1;
   const level = options.level ?? 6;
   const pending: Array<Promise<Buffer>> = [];
   let dictionary: Uint8Array | undefined;
