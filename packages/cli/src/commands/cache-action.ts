@@ -109,7 +109,7 @@ export async function cacheRm(
     ctx.stdout.write(`removed ${name}\n`);
   }
   const gc = await collectGarbage(cache);
-  ctx.stderr.write(`freed ${gc.removed} blobs, ${bytes(gc.bytes)}\n`);
+  ctx.stderr.write(`freed ${gc.removed} blobs and cache entries, ${bytes(gc.bytes)}\n`);
   return 0;
 }
 
