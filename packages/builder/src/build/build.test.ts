@@ -9,6 +9,7 @@ import { execa } from "execa";
 import { beforeAll, describe, expect, test } from "vitest";
 import { APP_IMAGE, INIT_IMAGE, kernelImage, putImage } from "../assemble/testdata/images.js";
 import { OciCache } from "../cache/cache.js";
+import { collectGarbage } from "../cache/gc.js";
 import type { Compression } from "../formats/compress.js";
 import { RegistryClient } from "../registry/client.js";
 import { ImageResolver } from "../resolve/resolver.js";
@@ -466,5 +467,46 @@ describe("usage", () => {
         options({ formats: ["kernel+initrd"], loaded: loaded("init:\n  - example.com/kiln/init:1\n") }),
       ),
     ).rejects.toThrow(/format kernel\+initrd needs a kernel/);
+  });
+});
+
+describe("cache gc", () => {
+  test("drops the initrd pieces and extracted kernels of images that are gone, and keeps the others", async () => {
+    const own = await OciCache.open(join(root, "gc-cache"));
+    await putImage(own, "example.com/kiln/kernel:1", await kernelImage({ ucode: UCODE }));
+    await putImage(own, "example.com/kiln/init:1", INIT_IMAGE);
+    await putImage(own, "example.com/kiln/app:1", APP_IMAGE);
+    await putImage(own, "example.com/kiln/big:1", {
+      layers: [
+        [
+          { name: "usr/", type: "directory" },
+          { name: "usr/blob", content: randomBytes(3 << 19) },
+        ],
+      ],
+    });
+    await buildAppliance({
+      ...options({ formats: ["kernel+initrd"], dir: join(root, "gc-out") }),
+      loaded: loaded(
+        `${yaml}services:\n  - name: big\n    image: example.com/kiln/big:1\n`.replace(
+          "services:\n  - name: svc",
+          "  - name: svc2",
+        ),
+      ),
+      cache: own,
+      resolver: new ImageResolver({ cache: own, client: new RegistryClient({}), arch: "amd64" }),
+    });
+    const pieces = () => readdir(join(own.dir, "initrd-pieces"));
+    const boot = () => readdir(join(own.dir, "boot"));
+    expect(await pieces()).toHaveLength(1);
+    expect(await boot()).toHaveLength(1);
+    const later = Date.now() + 24 * 3600_000;
+    await collectGarbage(own, later);
+    expect(await pieces()).toHaveLength(1);
+    expect(await boot()).toHaveLength(1);
+    await own.untag("example.com/kiln/big:1");
+    await own.untag("example.com/kiln/kernel:1");
+    await collectGarbage(own, later);
+    expect(await pieces()).toEqual([]);
+    expect(await boot()).toEqual([]);
   });
 });
