@@ -23,12 +23,11 @@ async function setCid(path: string, value: string): Promise<void> {
     const length = Number(header.readBigUInt64LE(36)) * 512;
     const area = Buffer.alloc(length);
     await fh.read(area, 0, length, offset);
-    const text = area
-      .toString("latin1")
-      .replace(/\0+$/, "")
-      .replace(/^CID=[0-9a-f]+$/m, `CID=${value}`);
-    const out = Buffer.alloc(length);
-    Buffer.from(text, "latin1").copy(out);
+    const nul = area.indexOf(0);
+    const text = area.toString("latin1", 0, nul).replace(/^CID=[0-9a-f]+$/m, `CID=${value}`);
+    // As qemu rewrites a descriptor in place: the new text and its NUL, the old text's tail left behind.
+    const out = Buffer.from(area);
+    Buffer.from(`${text}\0`, "latin1").copy(out);
     await fh.write(out, 0, length, offset);
   } finally {
     await fh.close();

@@ -45,7 +45,10 @@ export async function fixVmdkCid(path: string, cid: string): Promise<void> {
     const length = Number(header.readBigUInt64LE(36)) * 512;
     const descriptor = Buffer.alloc(length);
     await fh.read(descriptor, 0, length, offset);
-    const text = descriptor.toString("latin1").replace(/\0+$/, "");
+    // The descriptor is a NUL-terminated string: what follows the first NUL may be the stale tail of a
+    // longer descriptor written there before, so it is not kept.
+    const nul = descriptor.indexOf(0);
+    const text = descriptor.toString("latin1", 0, nul < 0 ? length : nul);
     const line = /^CID=[0-9a-f]{1,8}$/m;
     if (!line.test(text)) throw new Error(`${path}: no CID in the VMDK descriptor`);
     const fixed = Buffer.from(text.replace(line, `CID=${cid}`), "latin1");
