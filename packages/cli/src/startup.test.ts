@@ -57,7 +57,9 @@ const heavy = (modules: string[]) =>
 const NOOP_ENTRY = /\/packages\/builder\/dist\/build\/quick-noop\.js$/;
 const noopModules = (modules: string[]) =>
   modules.filter((m) =>
-    /\/packages\/builder\/dist\/(build\/(quick-noop|incremental)|cache\/atomic|oci\/types)\.js$/.test(m),
+    /\/packages\/builder\/dist\/(build\/(quick-noop|incremental)|cache\/(atomic|file-sha256)|oci\/types)\.js$/.test(
+      m,
+    ),
   );
 
 describe("kiln start-up", () => {

@@ -9,7 +9,7 @@ import { createHash } from "node:crypto";
 import { mkdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { writeFileAtomic } from "../cache/atomic.js";
-import { fileSha256 } from "../cache/digest.js";
+import { fileSha256 } from "../cache/file-sha256.js";
 
 export interface OutputRecord {
   path: string;

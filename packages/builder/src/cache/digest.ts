@@ -1,5 +1,4 @@
 import { createHash } from "node:crypto";
-import { open } from "node:fs/promises";
 import { KilnError } from "@kiln/spec";
 
 const SHA256 = /^sha256:[a-f0-9]{64}$/;
@@ -29,25 +28,4 @@ export class DigestMismatchError extends KilnError {
     });
     this.name = "DigestMismatchError";
   }
-}
-
-/**
- * SHA-256 of a file from byte `start` on, as hex. Reads through one buffer, so hashing a big output or
- * cache entry does not churn the heap.
- */
-export async function fileSha256(path: string, start = 0): Promise<string> {
-  const hash = createHash("sha256");
-  const fh = await open(path, "r");
-  try {
-    const buffer = Buffer.allocUnsafe(1 << 20);
-    for (let at = start; ; ) {
-      const { bytesRead } = await fh.read(buffer, 0, buffer.length, at);
-      if (bytesRead === 0) break;
-      hash.update(buffer.subarray(0, bytesRead));
-      at += bytesRead;
-    }
-  } finally {
-    await fh.close();
-  }
-  return hash.digest("hex");
 }

@@ -11,7 +11,7 @@ import { createReadStream } from "node:fs";
 import { type FileHandle, mkdir, open, readdir, rm, stat, utimes } from "node:fs/promises";
 import { join } from "node:path";
 import { commitTemp, tempPathFor } from "./atomic.js";
-import { fileSha256 } from "./digest.js";
+import { fileSha256 } from "./file-sha256.js";
 
 const MAGIC = Buffer.from("KILNPC01", "latin1");
 const HEADER = 64;

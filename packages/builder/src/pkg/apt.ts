@@ -7,7 +7,7 @@ import { chmod, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile }
 import { join } from "node:path";
 import { KilnError } from "@kiln/spec";
 import { writeFileAtomic } from "../cache/atomic.js";
-import { fileSha256 } from "../cache/digest.js";
+import { fileSha256 } from "../cache/file-sha256.js";
 import { withLock } from "../cache/lock.js";
 import { run } from "./run.js";
 
