@@ -1,4 +1,14 @@
-import { appendFile, chmod, mkdir, mkdtemp, readFile, rm, utimes, writeFile } from "node:fs/promises";
+import {
+  appendFile,
+  chmod,
+  mkdir,
+  mkdtemp,
+  readFile,
+  rm,
+  symlink,
+  utimes,
+  writeFile,
+} from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -32,8 +42,11 @@ beforeAll(async () => {
     layers: [[{ name: "usr/bin/other", content: "#!/bin/sh\necho other\n", mode: 0o755 }]],
     config: { Entrypoint: ["/usr/bin/other"] },
   });
-  pkgDir = join(root, "pkg");
+  // The package directory is linked in from elsewhere, as a shared recipe often is: the tag reads through
+  // the link, so the record must watch what it points at.
+  pkgDir = join(root, "shared", "pkg");
   await mkdir(join(pkgDir, "rootfs", "etc"), { recursive: true });
+  await symlink(pkgDir, join(root, "pkg"));
   await writeFile(
     join(pkgDir, "build.yml"),
     'name: quick-sample\nfiles:\n  - {src: rootfs/, dst: /}\ncmd: ["/bin/sh"]\n',

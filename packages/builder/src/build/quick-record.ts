@@ -6,7 +6,7 @@
 // written only when every file's last change (ctime, which no tool can set back) is older than this process
 // by a margin for timestamp granularity: everything the key hashed was read by this process, after that.
 
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, realpathSync } from "node:fs";
 import { mkdir, rm } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -94,6 +94,12 @@ class Deps {
     depth = 0,
   ): void {
     const s = this.state(root, o.link);
+    if (depth === 0 && o.link && s && (s.mode & 0o170000) === 0o120000) {
+      // A symlinked root (a package directory linked in from elsewhere) is read through by the tag: the
+      // link is recorded above, and what it points at is walked as if it were here.
+      this.tree(realpathSync(root), o, depth);
+      return;
+    }
     if (!s || (s.mode & 0o170000) !== 0o040000) return;
     if (o.maxDepth !== undefined && depth > o.maxDepth) {
       // apt's fingerprint does not look into it: neither its state nor its entries count
@@ -132,6 +138,8 @@ async function sourcesOf(dir: string): Promise<TagSources> {
 async function packageDeps(dir: string, deps: Deps): Promise<void> {
   const sources = await sourcesOf(resolve(dir));
   for (const t of sources.trees) deps.tree(t.root, { link: true, ...(t.goModule ? { skip: GO_SKIP } : {}) });
+  // The recipe is read through a symlink if it is one.
+  deps.state(join(realpathSync(resolve(dir)), "build.yml"));
   if (sources.apt) for (const p of APT_INPUTS) deps.tree(p, { skip: APT_SKIP, maxDepth: APT_DEPTH });
   if (sources.go) {
     // The Go version is part of the tag: the `go` that would run, and no new one earlier on PATH.
@@ -140,6 +148,11 @@ async function packageDeps(dir: string, deps: Deps): Promise<void> {
     const at = path.indexOf(dirname(go));
     for (const d of at >= 0 ? path.slice(0, at) : path) deps.add({ path: join(d, "go"), missing: true });
     deps.state(go);
+    // A `go` that is not GOROOT/bin/go (an asdf, mise or goenv shim) may pick another toolchain with no
+    // file here changing; such a setup gets no record, so every build takes the full path.
+    const root = dirname(dirname(realpathSync(go)));
+    if (!existsSync(join(root, "VERSION"))) throw new Error(`${go} is not a Go installation's own go`);
+    deps.state(join(root, "VERSION"));
   }
 }
 

@@ -6,7 +6,7 @@ import type { CommandContext } from "../declare.js";
 import { readSources } from "../inputs.js";
 import { PullProgress } from "../progress.js";
 import { VERSION } from "../version.js";
-import { CLI_CODE, quickTarget, reportBuild } from "./build-quick.js";
+import { CLI_CODE, isRegularFile, quickTarget, reportBuild } from "./build-quick.js";
 import { imageContext } from "./image-context.js";
 
 /** `kiln build`: loaded only when the command runs, because it needs all of @kiln/builder. */
@@ -37,11 +37,13 @@ export async function runBuild(
   const name =
     (options.name as string | undefined) ?? (last === "-" ? "moby" : basename(last, extname(last)));
   // Keyed by the texts just loaded, so the record describes exactly what this build read.
-  const quick = quickTarget(
-    files,
-    sources.map((s) => s.text),
-    options,
-  );
+  const quick = files.every(isRegularFile)
+    ? quickTarget(
+        files,
+        sources.map((s) => s.text),
+        options,
+      )
+    : undefined;
   return withInterrupt(ctx, async (signal) => {
     const quiet = Boolean(options.quiet);
     const ictx = await imageContext(options);

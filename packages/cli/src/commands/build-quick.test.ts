@@ -1,5 +1,9 @@
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterEach, describe, expect, test, vi } from "vitest";
-import { quickTarget } from "./build-quick.js";
+import { isRegularFile, quickTarget } from "./build-quick.js";
 
 // The quick key is the half of the no-op fast path that the command line decides: anything that can change
 // what a build makes must change it (and so find no record); what only changes how it talks must not.
@@ -82,5 +86,21 @@ describe("quickTarget", () => {
     ["--dry-run", ["a.yml"], { ...base, dryRun: true }],
   ])("is never recorded nor answered for %s", (_what, files, options) => {
     expect(quickTarget(files, [YAML], options)).toBeUndefined();
+  });
+});
+
+describe("isRegularFile", () => {
+  test("a pipe (as `<(...)` gives) is not one, so a build of it is neither answered nor recorded", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "kiln-quick-fifo-"));
+    try {
+      const fifo = join(dir, "app.yml");
+      execFileSync("mkfifo", [fifo]);
+      writeFileSync(join(dir, "plain.yml"), YAML);
+      expect(isRegularFile(fifo)).toBe(false);
+      expect(isRegularFile(join(dir, "plain.yml"))).toBe(true);
+      expect(isRegularFile(join(dir, "missing.yml"))).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -4,6 +4,7 @@
 // runs). Both paths print through `reportBuild`, so an answer reads the same whichever path gave it.
 
 import { createHash } from "node:crypto";
+import { statSync } from "node:fs";
 import { readFile, stat } from "node:fs/promises";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -24,6 +25,8 @@ const ENV = [
   "GOTOOLCHAIN",
   "GOENV",
   "GOFLAGS",
+  "GOWORK",
+  "XDG_CONFIG_HOME",
   "DOCKER_HOST",
   "DOCKER_CONFIG",
 ];
@@ -33,6 +36,18 @@ const NOT_INPUTS = new Set(["quiet", "force", "pull"]);
 
 /** The CLI's own code: a change to it (how formats or names are chosen) must not be answered from a record. */
 export const CLI_CODE = fileURLToPath(new URL("..", import.meta.url));
+
+/**
+ * A pipe or process substitution (`<(...)`) can be read once only, by the full path: a build of one is
+ * neither answered nor recorded.
+ */
+export function isRegularFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
 
 export interface QuickTarget {
   cacheDir: string;
@@ -52,7 +67,10 @@ export function quickTarget(
   const cacheDir = quickCacheDir(options.cache as string | undefined);
   const key = quickKey({
     kiln: VERSION,
+    // Which kiln: two checkouts or installs share a version, and each must answer from its own records.
+    code: [CLI_CODE, fileURLToPath(import.meta.resolve("@kiln/builder/noop"))],
     node: process.version,
+    nodePath: process.execPath,
     platform: process.platform,
     arch: process.arch,
     cwd: process.cwd(),
@@ -100,7 +118,7 @@ export async function quickBuild(
   ctx: CommandContext,
   started: number,
 ): Promise<number | undefined> {
-  if (options.force || options.pull || files.includes("-")) return undefined;
+  if (options.force || options.pull || files.includes("-") || !files.every(isRegularFile)) return undefined;
   let texts: string[];
   try {
     texts = await Promise.all(files.map((f) => readFile(f, "utf8")));
