@@ -10,6 +10,7 @@ import { join } from "node:path";
 import type { KernelEntry } from "@kiln/spec";
 import type { ApplianceImage } from "../assemble/image.js";
 import { tempPathFor, writeFileAtomic } from "../cache/atomic.js";
+import { imageEntryName } from "../cache/image-entries.js";
 import { type BootFiles, extractBoot } from "./context.js";
 import { fileSha256 } from "./incremental.js";
 
@@ -71,7 +72,7 @@ export async function cachedBoot(
 ): Promise<BootFiles> {
   const key = keyOf(image, k, mtime);
   // Named after the image too, so `kiln cache gc` can drop the entries of images that are gone.
-  const entry = key === undefined ? undefined : join(cacheDir, "boot", `${image.digest!.slice(7)}-${key}`);
+  const entry = key === undefined ? undefined : join(cacheDir, "boot", imageEntryName(image.digest!, key));
   if (entry) {
     const hit = await fromCache(entry, dir, k.cmdline ?? "");
     if (hit) return hit;

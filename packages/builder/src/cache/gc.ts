@@ -1,7 +1,8 @@
-import { readdir, rm, stat } from "node:fs/promises";
+import { rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { type ImageIndex, type ImageManifest, INDEX_TYPES } from "../oci/types.js";
 import type { OciCache } from "./cache.js";
+import { pruneImageEntries } from "./image-entries.js";
 import { withLock } from "./lock.js";
 import { PieceStore } from "./pieces.js";
 
@@ -25,19 +26,6 @@ export async function reachableBlobs(cache: OciCache): Promise<Set<string>> {
   };
   for (const { descriptor } of await cache.list()) await visit(descriptor.digest, descriptor.mediaType);
   return seen;
-}
-
-/** Kernels extracted from images that are gone (build/boot-cache.ts names them `IMAGEHEX-KEY`). */
-async function pruneBootFiles(dir: string, keep: ReadonlySet<string>, now: number): Promise<number> {
-  const kept = new Set([...keep].map((d) => d.replace(/^sha256:/, "")));
-  let removed = 0;
-  for (const name of await readdir(dir).catch(() => [] as string[])) {
-    const s = await stat(join(dir, name)).catch(() => undefined);
-    if (!s || kept.has(name.split("-")[0]!) || now - s.mtimeMs < GRACE_MS) continue;
-    await rm(join(dir, name), { recursive: true, force: true });
-    removed++;
-  }
-  return removed;
 }
 
 /**
@@ -65,7 +53,7 @@ export async function collectGarbage(
       now,
       graceMs: GRACE_MS,
     });
-    const boot = await pruneBootFiles(join(cache.dir, "boot"), keep, now);
-    return { removed: removed + pieces.removed + boot, bytes: bytes + pieces.bytes };
+    const boot = await pruneImageEntries(join(cache.dir, "boot"), keep, { now, graceMs: GRACE_MS });
+    return { removed: removed + pieces.removed + boot.removed, bytes: bytes + pieces.bytes };
   });
 }

@@ -8,10 +8,11 @@
 
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { type FileHandle, mkdir, open, readdir, rm, stat, utimes } from "node:fs/promises";
+import { type FileHandle, mkdir, open, rm, utimes } from "node:fs/promises";
 import { join } from "node:path";
 import { commitTemp, tempPathFor } from "./atomic.js";
 import { fileSha256 } from "./file-sha256.js";
+import { imageEntryName, pruneImageEntries } from "./image-entries.js";
 
 const MAGIC = Buffer.from("KILNPC01", "latin1");
 const HEADER = 64;
@@ -59,13 +60,11 @@ async function readHeader(fh: FileHandle): Promise<{ meta: PieceMeta; sha256: Bu
   };
 }
 
-const imageHex = (digest: string) => digest.replace(/^sha256:/, "");
-
 export class PieceStore {
   constructor(readonly dir: string) {}
 
   private path(image: string, id: string): string {
-    return join(this.dir, `${imageHex(image)}-${id}.piece`);
+    return join(this.dir, imageEntryName(image, `${id}.piece`));
   }
 
   /** The piece, if there is one and its bytes match its digest; a damaged piece is removed. */
@@ -144,37 +143,13 @@ export class PieceStore {
   }
 
   /**
-   * Remove pieces of images not in `keep` (manifest digests), and pieces unused for `maxAgeMs`. Pieces
-   * younger than `graceMs` stay: a build may be writing the image's first pieces right now.
+   * Remove pieces of images not in `keep` (manifest digests), and pieces unused for `maxAgeMs` (two weeks).
+   * Pieces younger than `graceMs` stay: a build may be writing the image's first pieces right now.
    */
-  async prune(
+  prune(
     keep: ReadonlySet<string>,
     o: { now?: number; maxAgeMs?: number; graceMs?: number } = {},
   ): Promise<{ removed: number; bytes: number }> {
-    const now = o.now ?? Date.now();
-    const maxAge = o.maxAgeMs ?? 14 * 24 * 3600_000;
-    const grace = o.graceMs ?? 10 * 60_000;
-    const kept = new Set([...keep].map(imageHex));
-    let names: string[];
-    try {
-      names = await readdir(this.dir);
-    } catch {
-      return { removed: 0, bytes: 0 };
-    }
-    let removed = 0;
-    let bytes = 0;
-    for (const name of names) {
-      const path = join(this.dir, name);
-      const s = await stat(path).catch(() => undefined);
-      if (!s?.isFile()) continue;
-      const age = now - s.mtimeMs;
-      const image = name.split("-")[0]!;
-      const stale = !name.endsWith(".piece") || !kept.has(image) || age > maxAge;
-      if (!stale || age < grace) continue;
-      await rm(path, { force: true });
-      removed++;
-      bytes += s.size;
-    }
-    return { removed, bytes };
+    return pruneImageEntries(this.dir, keep, { maxAgeMs: 14 * 24 * 3600_000, ...o, suffix: ".piece" });
   }
 }

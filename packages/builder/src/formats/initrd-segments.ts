@@ -42,6 +42,16 @@ async function* flattened(segments: Iterable<Segment>): AsyncGenerator<FlatEntry
   for (const s of segments) yield* s.entries();
 }
 
+/** The deflate runs: each piece on its own, and everything between two pieces together. */
+function* runs(list: readonly Segment[], isPiece: (s: Segment) => boolean) {
+  for (let i = 0; i < list.length; ) {
+    let end = i + 1;
+    if (!isPiece(list[i]!)) while (end < list.length && !isPiece(list[end]!)) end++;
+    yield { piece: isPiece(list[i]!), segments: list.slice(i, end) };
+    i = end;
+  }
+}
+
 function pieceId(segmentId: string, firstInode: number, level: number): string {
   return createHash("sha256")
     .update(JSON.stringify({ piece: PIECE_VERSION, segment: segmentId, firstInode, level }))
@@ -89,40 +99,23 @@ export async function writeSegmentedInitrd(
       return { sum, entries: count.entries };
     };
 
-    for (let i = 0; i < list.length; ) {
+    for (const run of runs(list, isPiece)) {
       compress.signal?.throwIfAborted();
-      const segment = list[i]!;
-      if (!isPiece(segment)) {
-        let end = i;
-        while (end < list.length && !isPiece(list[end]!)) end++;
-        const run = flattened(list.slice(i, end));
-        const done = await deflateRun(run);
-        add(done.sum, done.entries);
-        i = end;
-        continue;
-      }
-      i++;
-      const key = segment.key!;
-      if (!pieces) {
-        const done = await deflateRun(segment.entries());
-        add(done.sum, done.entries);
-        continue;
-      }
-      const store = pieces;
-      const id = pieceId(key.id, inode, level);
-      const hit = await store.open(key.image, id);
+      const key = run.piece ? run.segments[0]!.key : undefined;
+      const id = key && pieces ? pieceId(key.id, inode, level) : undefined;
+      const hit = key && id ? await pieces!.open(key.image, id) : undefined;
       if (hit) {
         for await (const chunk of hit.chunks()) await sink(chunk);
         add(hit.meta, hit.meta.entries);
         continue;
       }
-      const writer = await store.create(key.image, id);
+      const writer = key && id ? await pieces!.create(key.image, id) : undefined;
       try {
-        const done = await deflateRun(segment.entries(), (chunk) => writer.write(chunk));
-        await writer.commit({ crc: done.sum.crc, length: done.sum.length, entries: done.entries });
+        const done = await deflateRun(flattened(run.segments), writer && ((chunk) => writer.write(chunk)));
+        await writer?.commit({ crc: done.sum.crc, length: done.sum.length, entries: done.entries });
         add(done.sum, done.entries);
       } catch (e) {
-        await writer.abort();
+        await writer?.abort();
         throw e;
       }
     }
