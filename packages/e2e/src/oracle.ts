@@ -1,12 +1,12 @@
 // The compatibility oracle: build one YAML with LinuxKit and with kiln, read both outputs and list every
 // difference, each either known (docs/compatibility.md says why) or not.
-import { readFile } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { OracleCase } from "./oracle-corpus.js";
 import { readInitrd } from "./oracle-cpio.js";
 import { compareTrees, compareViews, type Difference, summarise } from "./oracle-diff.js";
 import { type Triage, triage } from "./oracle-known.js";
-import { buildWithKiln, buildWithLinuxkit, run } from "./oracle-peers.js";
+import { buildWithKiln, buildWithLinuxkit, type RunResult, run } from "./oracle-peers.js";
 import { readTarView, type TarView, type TreeEntry } from "./oracle-tar.js";
 
 export interface OracleOptions {
@@ -83,16 +83,27 @@ export async function compareKernelInitrd(c: OracleCase, o: OracleOptions): Prom
       });
     }
   }
-  const [ia, ib] = await Promise.all([
-    readInitrd(`${prefixes.linuxkit}-initrd.img`),
-    readInitrd(`${prefixes.kiln}-initrd.img`),
-  ]);
+  const initrds = { linuxkit: `${prefixes.linuxkit}-initrd.img`, kiln: `${prefixes.kiln}-initrd.img` };
+  const initrdBytes = {
+    linuxkit: (await stat(initrds.linuxkit)).size,
+    kiln: (await stat(initrds.kiln)).size,
+  };
+  return { ...(await initrdOutcome(c, initrds, { lk, kiln }, differences)), prefixes, initrdBytes };
+}
+
+/**
+ * Add the differences between the files of two initrds (the last copy of each path, as the kernel unpacks
+ * it) to `differences`, and triage them all.
+ */
+async function initrdOutcome(
+  c: OracleCase,
+  initrds: { linuxkit: string; kiln: string },
+  runs: { lk: RunResult; kiln: RunResult },
+  differences: Difference[],
+): Promise<OracleResult> {
+  const [ia, ib] = await Promise.all([readInitrd(initrds.linuxkit), readInitrd(initrds.kiln)]);
   compareTrees("initrd", ia.tree, ib.tree, differences);
   const views = { linuxkit: treeView(ia.tree), kiln: treeView(ib.tree) };
-  const initrdBytes = {
-    linuxkit: (await readFile(`${prefixes.linuxkit}-initrd.img`)).length,
-    kiln: (await readFile(`${prefixes.kiln}-initrd.img`)).length,
-  };
   return {
     case: c.name,
     differences,
@@ -100,10 +111,8 @@ export async function compareKernelInitrd(c: OracleCase, o: OracleOptions): Prom
       differences.map((d) => (d.part === "initrd" ? { ...d, part: "init" } : d)),
       views,
     ),
-    linuxkitMs: lk.ms,
-    kilnMs: kiln.ms,
-    prefixes,
-    initrdBytes,
+    linuxkitMs: runs.lk.ms,
+    kilnMs: runs.kiln.ms,
   };
 }
 
@@ -132,22 +141,8 @@ export async function compareTarKernelInitrd(c: OracleCase, o: OracleOptions): P
     const r = await run("tar", ["-xf", join(dir, "out-initrd.tar"), "-C", dir, "initrd.img"]);
     if (r.code !== 0) throw new Error(`tar -xf ${join(dir, "out-initrd.tar")} initrd.img: ${r.stderr}`);
   }
-  const [ia, ib] = await Promise.all([
-    readInitrd(join(lkDir, "initrd.img")),
-    readInitrd(join(kilnDir, "initrd.img")),
-  ]);
-  compareTrees("initrd", ia.tree, ib.tree, differences);
-  const views = { linuxkit: treeView(ia.tree), kiln: treeView(ib.tree) };
-  return {
-    case: c.name,
-    differences,
-    triage: triage(
-      differences.map((d) => (d.part === "initrd" ? { ...d, part: "init" } : d)),
-      views,
-    ),
-    linuxkitMs: lk.ms,
-    kilnMs: kiln.ms,
-  };
+  const initrds = { linuxkit: join(lkDir, "initrd.img"), kiln: join(kilnDir, "initrd.img") };
+  return initrdOutcome(c, initrds, { lk, kiln }, differences);
 }
 
 /** A TarView over an initrd's tree, for the known differences that look into the surroundings of a path. */
