@@ -43,6 +43,10 @@ describe("kiln cache, against a real registry", () => {
     expect(removed.stdout).toBe(`removed ${web}\n`);
     expect(kiln(["cache", "ls", "--cache", cache]).stdout).not.toContain(web);
 
+    const gc = kiln(["cache", "gc", "--cache", cache]);
+    expect(gc.code, gc.stderr).toBe(0);
+    expect(gc.stderr).toMatch(/^freed \d+ blobs and cache entries, /);
+
     const again = kiln(["cache", "rm", "--cache", cache, web]);
     expect(again.code).toBe(1);
     expect(again.stderr).toContain(`kiln: error: ${web} is not in the cache`);

@@ -3,6 +3,7 @@ import {
   chmod,
   mkdir,
   mkdtemp,
+  readdir,
   readFile,
   rm,
   symlink,
@@ -16,6 +17,7 @@ import { loadConfig } from "@kiln/spec";
 import { beforeAll, describe, expect, test } from "vitest";
 import { APP_IMAGE, INIT_IMAGE, putImage } from "../assemble/testdata/images.js";
 import { OciCache } from "../cache/cache.js";
+import { collectGarbage } from "../cache/gc.js";
 import { RegistryClient } from "../registry/client.js";
 import { ImageResolver } from "../resolve/resolver.js";
 import { makeLayout } from "../testing/image-fixture.js";
@@ -32,6 +34,7 @@ let pkgDir: string;
 let layoutDir: string;
 let yamlText = "";
 const QK = quickKey({ test: "quick-noop" });
+const QK2 = quickKey({ test: "quick-noop elsewhere" });
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), "kiln-quick-"));
@@ -190,6 +193,26 @@ describe("the quick no-op record", () => {
     await writeFile(path, "{ not json");
     expect(await quick()).toBeUndefined();
     await writeFile(path, JSON.stringify(record));
+    expect((await quick())?.key).toBe(built.key);
+  });
+});
+
+describe("cache gc and build records", () => {
+  test("keeps the records that can still answer and drops those whose outputs are gone", async () => {
+    const built = await settledBuild();
+    const other = await buildAppliance(options({ dir: join(root, "elsewhere"), quick: { key: QK2 } }));
+    const later = Date.now() + 3600_000;
+    const records = async () => (await readdir(join(cache.dir, "builds"))).filter((n) => n.endsWith(".json"));
+    const quickRecords = () => readdir(join(cache.dir, "builds", "quick"));
+    await collectGarbage(cache, later);
+    expect(await quick()).toBeDefined();
+    expect(await records()).toEqual(expect.arrayContaining([`${built.key}.json`, `${other.key}.json`]));
+    await rm(join(root, "elsewhere"), { recursive: true });
+    await writeFile(join(cache.dir, "builds", "quick", `${QK2.slice(1)}x.json`), "{ not json");
+    await collectGarbage(cache, later);
+    expect(await records()).not.toContain(`${other.key}.json`);
+    expect(await records()).toContain(`${built.key}.json`);
+    expect(await quickRecords()).toEqual([`${QK}.json`]);
     expect((await quick())?.key).toBe(built.key);
   });
 });

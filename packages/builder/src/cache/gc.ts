@@ -1,5 +1,6 @@
 import { rm, stat } from "node:fs/promises";
 import { join } from "node:path";
+import { pruneBuildRecords } from "../build/prune-records.js";
 import { type ImageIndex, type ImageManifest, INDEX_TYPES } from "../oci/types.js";
 import type { OciCache } from "./cache.js";
 import { pruneImageEntries } from "./image-entries.js";
@@ -30,7 +31,8 @@ export async function reachableBlobs(cache: OciCache): Promise<Set<string>> {
 
 /**
  * Delete blobs no image in the index refers to, initrd pieces of images that are gone or unused for two
- * weeks, and kernels extracted from images that are gone. Returns what was freed.
+ * weeks, kernels extracted from images that are gone, and build records that can no longer answer.
+ * Returns what was freed.
  */
 export async function collectGarbage(
   cache: OciCache,
@@ -54,6 +56,7 @@ export async function collectGarbage(
       graceMs: GRACE_MS,
     });
     const boot = await pruneImageEntries(join(cache.dir, "boot"), keep, { now, graceMs: GRACE_MS });
-    return { removed: removed + pieces.removed + boot.removed, bytes: bytes + pieces.bytes };
+    const records = await pruneBuildRecords(cache.dir, { now, graceMs: GRACE_MS });
+    return { removed: removed + pieces.removed + boot.removed + records, bytes: bytes + pieces.bytes };
   });
 }

@@ -108,9 +108,23 @@ export async function cacheRm(
     }
     ctx.stdout.write(`removed ${name}\n`);
   }
+  await reportGarbage(cache, ctx);
+  return 0;
+}
+
+export async function cacheGc(
+  _args: string[],
+  options: Record<string, unknown>,
+  ctx: CommandContext,
+): Promise<number> {
+  const { cache } = await imageContext(options);
+  await reportGarbage(cache, ctx);
+  return 0;
+}
+
+async function reportGarbage(cache: OciCache, ctx: CommandContext): Promise<void> {
   const gc = await collectGarbage(cache);
   ctx.stderr.write(`freed ${gc.removed} blobs and cache entries, ${bytes(gc.bytes)}\n`);
-  return 0;
 }
 
 export async function cacheClean(

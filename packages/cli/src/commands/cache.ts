@@ -34,6 +34,22 @@ const remove: CommandDecl = {
   },
 };
 
+const gc: CommandDecl = {
+  name: "gc",
+  summary:
+    "Free what no cached image or build can use: blobs, initrd pieces, extracted kernels, build records",
+  details:
+    "Removes blobs no image in the cache refers to, initrd pieces and extracted kernels of images no longer " +
+    "cached (and pieces unused for two weeks), and build records whose outputs are gone or were rewritten. " +
+    "Anything written in the last ten minutes stays: a build or pull may still be using it. `kiln cache rm` " +
+    "does the same after untagging.",
+  options: cacheOnlyOptions,
+  async run(args, options, ctx) {
+    const { cacheGc } = await import("./cache-action.js");
+    return cacheGc(args, options, ctx);
+  },
+};
+
 const clean: CommandDecl = {
   name: "clean",
   summary: "Empty the cache",
@@ -98,5 +114,5 @@ const exportCmd: CommandDecl = {
 export const cacheCommand: CommandDecl = {
   name: "cache",
   summary: "Manage kiln's image cache, an OCI image layout that skopeo and umoci can read",
-  subcommands: [ls, pull, importCmd, exportCmd, remove, clean],
+  subcommands: [ls, pull, importCmd, exportCmd, remove, gc, clean],
 };
