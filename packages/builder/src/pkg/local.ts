@@ -1,7 +1,7 @@
 // Local inputs: files and directory trees next to the recipe, and local Go modules. Walked in path order;
 // hashed for the tag by what ends up in the image (type, the executable bit, bytes or link target).
 
-import { lstat, readdir, readFile, readlink } from "node:fs/promises";
+import { lstat, readdir, readFile, readlink, realpath, stat } from "node:fs/promises";
 import { join, relative, resolve, sep } from "node:path";
 import { compareBytes, KilnError } from "@kiln/spec";
 import { fileSha256 } from "./apt.js";
@@ -16,11 +16,19 @@ export interface LocalEntry {
   target?: string;
 }
 
-/** Every entry under `root` (root included), sorted by path. `skip` prunes by relative path. */
-export async function walkLocal(root: string, skip?: (rel: string) => boolean): Promise<LocalEntry[]> {
+/**
+ * Every entry under `root` (root included), sorted by path. `skip` prunes by relative path. Symlinks are
+ * entries, not followed; with `followRoot`, a root that is a symlink is read through (as `go build` reads
+ * a module directory).
+ */
+export async function walkLocal(
+  root: string,
+  skip?: (rel: string) => boolean,
+  o: { followRoot?: boolean } = {},
+): Promise<LocalEntry[]> {
   const out: LocalEntry[] = [];
   const visit = async (abs: string, rel: string): Promise<void> => {
-    const s = await lstat(abs);
+    const s = rel === "" && o.followRoot ? await stat(abs) : await lstat(abs);
     if (s.isSymbolicLink()) {
       out.push({ rel, abs, type: "symlink", executable: false, size: 0, target: await readlink(abs) });
     } else if (s.isDirectory()) {
@@ -42,7 +50,7 @@ export async function walkLocal(root: string, skip?: (rel: string) => boolean): 
   return out;
 }
 
-/** Module directories a Go module pulls in with `replace ... => ../dir`, resolved against `moduleDir`. */
+/** Module directories a Go module pulls in with `replace ... => ../dir`. */
 export async function localReplacements(moduleDir: string): Promise<string[]> {
   let text: string;
   try {
@@ -50,9 +58,18 @@ export async function localReplacements(moduleDir: string): Promise<string[]> {
   } catch {
     return [];
   }
+  // `go build` runs in the module directory and resolves from where it really is (getcwd), not via a link.
+  const base = await realpath(moduleDir);
   const dirs: string[] = [];
-  for (const m of text.matchAll(/=>\s*(\.{1,2}\/[^\s]*|\/[^\s]*)\s*$/gm))
-    dirs.push(resolve(moduleDir, m[1]!));
+  for (const raw of text.split("\n")) {
+    // A replacement's target is the last field, before any comment; a path may be quoted.
+    const line = raw.replace(/\/\/.*$/, "").trim();
+    const m = /=>\s*("(?:[^"\\]|\\.)*"|`[^`]*`|\S+)$/.exec(line);
+    if (!m) continue;
+    const target = /^["`]/.test(m[1]!) ? m[1]!.slice(1, -1).replace(/\\(.)/g, "$1") : m[1]!;
+    // Go takes a target as a directory when it is absolute or starts with ./ or ../; else it is a module.
+    if (/^(\.{1,2}\/|\/)/.test(target) || target === "." || target === "..") dirs.push(resolve(base, target));
+  }
   return dirs;
 }
 
@@ -61,9 +78,10 @@ export async function hashLines(
   root: string,
   base: string,
   skip?: (rel: string) => boolean,
+  o: { followRoot?: boolean } = {},
 ): Promise<string[]> {
   const lines: string[] = [];
-  for (const e of await walkLocal(root, skip)) {
+  for (const e of await walkLocal(root, skip, o)) {
     const name = relative(base, e.abs).split(sep).join("/") || ".";
     if (e.type === "symlink") lines.push(`local ${name} symlink ${e.target}`);
     else if (e.type === "directory") lines.push(`local ${name} dir`);

@@ -1,5 +1,5 @@
 import { mkdtempSync, rmSync } from "node:fs";
-import { chmod, mkdir, mkdtemp, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadConfig } from "@kiln/spec";
@@ -74,6 +74,50 @@ describe("packageTag", () => {
     );
     vi.stubEnv("SOURCE_DATE_EPOCH", "1700000000");
     await add();
+  });
+});
+
+describe("packageTag of a local Go module", () => {
+  test("reads through a symlinked module directory, and into every directory go.mod replaces a module with", async () => {
+    const dir = await mkdtemp(join(scratch, "kiln-tag-go-"));
+    const real = join(dir, "elsewhere", "mod");
+    await mkdir(real, { recursive: true });
+    for (const d of ["dep", "quoted", "block"]) {
+      await mkdir(join(dir, "elsewhere", d));
+      await writeFile(join(dir, "elsewhere", d, "go.mod"), `module example.com/${d}\n`);
+    }
+    await writeFile(
+      join(real, "go.mod"),
+      [
+        "module example.com/mod",
+        "",
+        "go 1.22",
+        "",
+        "replace example.com/dep => ../dep // a local copy, until upstream merges",
+        'replace example.com/quoted v1.0.0 => "../quoted"',
+        "replace (",
+        "\texample.com/block => ../block",
+        "\texample.com/remote => example.com/fork v1.2.3",
+        ")",
+        "",
+      ].join("\n"),
+    );
+    await writeFile(join(real, "main.go"), "package main\n\nfunc main() {}\n");
+    await symlink(real, join(dir, "mod"));
+    await writeFile(join(dir, "build.yml"), "name: gomod\ngo:\n  - {path: mod, dest: /bin/mod}\n");
+    const tags = new Set<string>();
+    const add = async () => {
+      const t = await packageTag(dir, { cache, arch: "amd64" });
+      expect(tags.has(t)).toBe(false);
+      tags.add(t);
+    };
+    await add();
+    await writeFile(join(real, "main.go"), "package main\n\nfunc main() { println() }\n");
+    await add();
+    for (const d of ["dep", "quoted", "block"]) {
+      await writeFile(join(dir, "elsewhere", d, "x.go"), `package ${d}\n`);
+      await add();
+    }
   });
 });
 

@@ -72,7 +72,7 @@ async function localLines(recipe: Recipe): Promise<string[]> {
   }
   for (const dir of [...modules].sort()) {
     lines.push(`module ${relative(recipe.dir, dir).split(sep).join("/") || "."}`);
-    lines.push(...(await hashLines(dir, recipe.dir, goSkip)));
+    lines.push(...(await hashLines(dir, recipe.dir, goSkip, { followRoot: true })));
   }
   lastSources.set(recipe.dir, {
     trees: [
