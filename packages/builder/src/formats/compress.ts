@@ -22,11 +22,17 @@ export const COMPRESSIONS: readonly Compression[] = ["gzip", "zstd", "xz", "none
 export interface CompressOptions {
   /** Blocks deflated at once for gzip (default: every core). The output is the same for any count. */
   workers?: number;
-  /** gzip level, 1-9 (default 6, as LinuxKit). */
+  /** gzip level, 1-9 (default GZIP_LEVEL). */
   level?: number;
   signal?: AbortSignal;
 }
 
+/**
+ * 5, not zlib's 6: a quarter less deflate time for 0.5 % more bytes, and the initrd stays ~3 % smaller than
+ * LinuxKit's (pgzip at its default level) on the MinIO and the minimal appliance. Level 4 would save as much
+ * again but come within 1 % of LinuxKit's size.
+ */
+export const GZIP_LEVEL = 5;
 const BLOCK = 1 << 20;
 const WINDOW = 32 * 1024;
 // 1f 8b, deflate, no flags, mtime 0, no extra flags, OS "unix": fixed, so the output is reproducible.
@@ -71,7 +77,7 @@ export async function* deflateSegment(
   // One block more than cores keeps them busy; more would take every pool thread and leave the layer
   // inflates and file reads feeding this deflate queued behind it.
   const inFlight = Math.max(1, options.workers ?? availableParallelism()) + 1;
-  const level = options.level ?? 6;
+  const level = options.level ?? GZIP_LEVEL;
   const pending: Array<Promise<Buffer>> = [];
   let dictionary: Uint8Array | undefined;
   let held: Uint8Array[] = [];

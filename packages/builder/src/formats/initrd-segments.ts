@@ -16,6 +16,7 @@ import {
   type CompressOptions,
   deflateSegment,
   GZIP_HEADER,
+  GZIP_LEVEL,
   gzipTrailer,
   type SegmentSum,
 } from "./compress.js";
@@ -73,7 +74,7 @@ export async function writeSegmentedInitrd(
     await writeInitrd(flattened(segments), target, compression, compress);
     return;
   }
-  const level = compress.level ?? 6;
+  const level = compress.level ?? GZIP_LEVEL;
   const list = [...segments];
   // Where the stream is cut must not depend on whether a store is given: the bytes are the same either way.
   const isPiece = (segment: Segment) =>

@@ -5,9 +5,9 @@
 import { open } from "node:fs/promises";
 import { join } from "node:path";
 import { KilnError } from "@kiln/spec";
-import { execa } from "execa";
 import { readHeader } from "../flatten/header.js";
 import { drain, readTar, type TarItem } from "../flatten/tar-reader.js";
+import { loadExeca } from "../load-execa.js";
 import { locate } from "./run.js";
 import type { Body, ImageTree } from "./tree.js";
 
@@ -65,6 +65,7 @@ export async function eachDebEntry(
     entry: Extract<ReturnType<typeof readHeader>, { kind: "entry" }>["entry"],
   ) => Promise<void>,
 ): Promise<void> {
+  const { execa } = await loadExeca();
   const child = execa(await locate("dpkg-deb"), ["--fsys-tarfile", deb], {
     buffer: { stdout: false, stderr: true },
     stdin: "ignore",

@@ -3,7 +3,8 @@
 
 import { access } from "node:fs/promises";
 import { KilnError } from "@kiln/spec";
-import { execa, type Options, type Result } from "execa";
+import type { Options, Result } from "execa";
+import { loadExeca } from "../load-execa.js";
 
 export interface RunOptions {
   cwd?: string;
@@ -42,6 +43,7 @@ export function locate(program: string): Promise<string> {
 }
 
 export async function run(program: string, args: readonly string[], o: RunOptions): Promise<Result<Options>> {
+  const { execa } = await loadExeca();
   const r = (await execa(await locate(program), args, {
     reject: false,
     cwd: o.cwd,

@@ -121,3 +121,29 @@ export class BlobWorkers {
     await Promise.all(workers.map((w) => w.terminate()));
   }
 }
+
+let shared: BlobWorkers | undefined;
+let users = 0;
+
+/**
+ * The process's pool, for one pull until `release` is called. A build pulls its images at once, and a pool
+ * per image started a thread per core for each (six on two cores for a three-image appliance, each with
+ * its own heap); pulls that overlap share one. The threads end when the last pull releases it, so their
+ * memory is not held through the rest of a build.
+ */
+export function acquireBlobWorkers(): { workers: BlobWorkers; release: () => Promise<void> } {
+  const workers = (shared ??= new BlobWorkers());
+  users++;
+  let released = false;
+  return {
+    workers,
+    release: async () => {
+      if (released) return;
+      released = true;
+      if (--users === 0 && shared === workers) {
+        shared = undefined;
+        await workers.close();
+      }
+    },
+  };
+}

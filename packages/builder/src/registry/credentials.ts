@@ -2,7 +2,7 @@ import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { KilnError } from "@kiln/spec";
-import { execa } from "execa";
+import { loadExeca } from "../load-execa.js";
 
 export interface Credential {
   username: string;
@@ -68,6 +68,7 @@ export class DockerCredentials {
     const serverUrl = host === "docker.io" ? HUB_KEYS[0]! : host;
     let out: string;
     try {
+      const { execa } = await loadExeca();
       const r = await execa(program, ["get"], { input: serverUrl, timeout: 30_000 });
       out = r.stdout;
     } catch (e) {

@@ -1,5 +1,4 @@
 import { rm } from "node:fs/promises";
-import { availableParallelism } from "node:os";
 import { formatImageRef, KilnError, parseRegistryRef, type RegistryRef } from "@kiln/spec";
 import pLimit from "p-limit";
 import { commitTemp, tempPathFor } from "../cache/atomic.js";
@@ -14,7 +13,7 @@ import {
   MANIFEST_TYPES,
   MediaType,
 } from "../oci/types.js";
-import { BlobWorkers } from "./blob-workers.js";
+import { acquireBlobWorkers, type BlobWorkers } from "./blob-workers.js";
 import type { RegistryClient } from "./client.js";
 import { hostArch, PlatformNotFoundError, selectPlatform } from "./platform.js";
 
@@ -112,14 +111,13 @@ export async function pullImage(
     const cached = await resolveCached(cache, name, arch);
     if (cached) return cached;
   }
-  const concurrency = options.concurrency ?? 4;
-  const workers = new BlobWorkers(Math.min(concurrency, availableParallelism()));
+  const { workers, release } = acquireBlobWorkers();
   // Threads start while the manifests are fetched, so their start-up is off the critical path.
   if ((options.workerMinBytes ?? WORKER_MIN_BYTES) !== Number.POSITIVE_INFINITY) workers.warm();
   try {
     return await fetchImage(client, cache, ref, name, arch, options, workers);
   } finally {
-    await workers.close();
+    await release();
   }
 }
 

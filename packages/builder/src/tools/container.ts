@@ -5,8 +5,8 @@
 import { randomBytes } from "node:crypto";
 import { resolve, sep } from "node:path";
 import { KilnError } from "@kiln/spec";
-import { execa } from "execa";
 import type { OciCache } from "../cache/cache.js";
+import { loadExeca } from "../load-execa.js";
 import { DockerEngine } from "../sources/docker-engine.js";
 import { ensureBuilderImage } from "./builder-image.js";
 import { missingToolsError, SYSTEM_PATH, text, toolEnv, toolFailedError } from "./env.js";
@@ -72,6 +72,7 @@ export class ContainerToolRunner implements ToolRunner {
     if (inv.cwd) args.push("-w", resolve(inv.cwd));
     for (const [k, v] of Object.entries(toolEnv(SYSTEM_PATH, inv.env))) args.push("-e", `${k}=${v}`);
     args.push("--entrypoint", inv.tool, image, ...inv.args);
+    const { execa } = await loadExeca();
     const result = await execa(this.#docker, args, {
       env: this.#env,
       extendEnv: false,
@@ -108,6 +109,7 @@ export class ContainerToolRunner implements ToolRunner {
         ...(this.#options.log ? { log: this.#options.log } : {}),
       });
     }
+    const { execa } = await loadExeca();
     const r = await execa(this.#docker, ["image", "inspect", "--format", "{{.Id}}", image], {
       env: this.#env,
       extendEnv: false,

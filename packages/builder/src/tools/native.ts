@@ -3,7 +3,7 @@
 import { constants } from "node:fs";
 import { access } from "node:fs/promises";
 import { delimiter, join } from "node:path";
-import { execa } from "execa";
+import { loadExeca } from "../load-execa.js";
 import { missingToolsError, SYSTEM_PATH, text, toolEnv, toolFailedError } from "./env.js";
 import type { ToolInvocation, ToolResult, ToolRunner } from "./types.js";
 
@@ -34,6 +34,7 @@ export class NativeToolRunner implements ToolRunner {
 
   async run(inv: ToolInvocation): Promise<ToolResult> {
     inv.signal?.throwIfAborted();
+    const { execa } = await loadExeca();
     const result = await execa(inv.tool, inv.args, {
       cwd: inv.cwd,
       env: toolEnv(this.#path, inv.env),
