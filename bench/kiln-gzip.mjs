@@ -1,8 +1,8 @@
 // kiln's parallel gzip on one file, as the gzip benchmark's kiln side: kiln-gzip.mjs FILE [workers]
-// Prints "<seconds> <compressed bytes>".
+// Prints "<seconds> <compressed bytes> <level>", at the level kiln writes initrds with.
 import { createReadStream } from "node:fs";
 import { availableParallelism } from "node:os";
-import { gzipParallel } from "../packages/builder/dist/index.js";
+import { GZIP_LEVEL, gzipParallel } from "../packages/builder/dist/index.js";
 
 const [file, workers] = process.argv.slice(2);
 // zlib's async deflate runs on libuv's pool (4 threads unless set before its first use), as in kiln's CLI.
@@ -13,4 +13,4 @@ for await (const chunk of gzipParallel(createReadStream(file, { highWaterMark: 1
   workers: Number(workers ?? availableParallelism()),
 }))
   bytes += chunk.length;
-console.log(`${((performance.now() - started) / 1000).toFixed(3)} ${bytes}`);
+console.log(`${((performance.now() - started) / 1000).toFixed(3)} ${bytes} ${GZIP_LEVEL}`);

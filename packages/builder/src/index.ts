@@ -11,7 +11,7 @@ export type { Entry, EntryType, FlatEntry } from "./flatten/entry.js";
 export { type FlattenOptions, flattenLayers, type LayerSource } from "./flatten/flatten.js";
 export { normaliseLayerPath, symlinkEscapes } from "./flatten/safe-path.js";
 export { BootIds } from "./formats/boot-ids.js";
-export { COMPRESSIONS, type Compression, compress, gzipParallel } from "./formats/compress.js";
+export { COMPRESSIONS, type Compression, compress, GZIP_LEVEL, gzipParallel } from "./formats/compress.js";
 export { writeCpio } from "./formats/cpio.js";
 export { dockerFormat } from "./formats/docker.js";
 export { initrdStream, writeInitrd } from "./formats/initrd.js";
