@@ -132,7 +132,8 @@ let users = 0;
  * memory is not held through the rest of a build.
  */
 export function acquireBlobWorkers(): { workers: BlobWorkers; release: () => Promise<void> } {
-  const workers = (shared ??= new BlobWorkers());
+  shared ??= new BlobWorkers();
+  const workers = shared;
   users++;
   let released = false;
   return {
