@@ -34,6 +34,16 @@ async function recipe(): Promise<string> {
   return dir;
 }
 
+/** A check to call after each change to the recipe in `dir`: its tag must differ from every earlier one. */
+function newTagEach(dir: string): () => Promise<void> {
+  const tags = new Set<string>();
+  return async () => {
+    const t = await packageTag(dir, { cache, arch: "amd64" });
+    expect(tags.has(t)).toBe(false);
+    tags.add(t);
+  };
+}
+
 let cache: OciCache;
 beforeEach(async () => {
   cache = await OciCache.open(await mkdtemp(join(scratch, "kiln-tag-cache-")));
@@ -54,12 +64,7 @@ describe("packageTag", () => {
 
   test("changes with any input: a file's bytes, its executable bit, the recipe, the arch, SOURCE_DATE_EPOCH", async () => {
     const dir = await recipe();
-    const tags = new Set<string>();
-    const add = async () => {
-      const t = await packageTag(dir, { cache, arch: "amd64" });
-      expect(tags.has(t)).toBe(false);
-      tags.add(t);
-    };
+    const add = newTagEach(dir);
     await add();
     await writeFile(join(dir, "rootfs", "greeting"), "hello\n");
     await add();
@@ -105,12 +110,7 @@ describe("packageTag of a local Go module", () => {
     await writeFile(join(real, "main.go"), "package main\n\nfunc main() {}\n");
     await symlink(real, join(dir, "mod"));
     await writeFile(join(dir, "build.yml"), "name: gomod\ngo:\n  - {path: mod, dest: /bin/mod}\n");
-    const tags = new Set<string>();
-    const add = async () => {
-      const t = await packageTag(dir, { cache, arch: "amd64" });
-      expect(tags.has(t)).toBe(false);
-      tags.add(t);
-    };
+    const add = newTagEach(dir);
     await add();
     await writeFile(join(real, "main.go"), "package main\n\nfunc main() { println() }\n");
     await add();
