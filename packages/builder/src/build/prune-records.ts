@@ -26,14 +26,16 @@ export async function pruneBuildRecords(cacheDir: string, o: PruneRecordsOptions
     await rm(path, { force: true });
     removed++;
   };
+  // Temp files (`.tmp-…`) left by an interrupted write never answer.
+  const temp = (name: string) => name.startsWith(".tmp-");
   for (const name of await jsonNames(builds)) {
     const key = name.slice(0, -".json".length);
-    // Temp files (`.tmp-…`) of an interrupted write never answer either.
-    await drop(join(builds, name), async () => (await upToDate(cacheDir, key)) === undefined);
+    await drop(join(builds, name), async () => temp(name) || (await upToDate(cacheDir, key)) === undefined);
   }
   for (const name of await jsonNames(quick)) {
     const path = join(quick, name);
     await drop(path, async () => {
+      if (temp(name)) return true;
       const record = await readFile(path, "utf8")
         .then((t) => JSON.parse(t) as { version?: unknown; key?: unknown })
         .catch(() => undefined);

@@ -209,6 +209,8 @@ describe("cache gc and build records", () => {
     expect(await records()).toEqual(expect.arrayContaining([`${built.key}.json`, `${other.key}.json`]));
     await rm(join(root, "elsewhere"), { recursive: true });
     await writeFile(join(cache.dir, "builds", "quick", `${QK2.slice(1)}x.json`), "{ not json");
+    const quickDir = join(cache.dir, "builds", "quick");
+    await writeFile(join(quickDir, ".tmp-left-by-a-crash"), await readFile(join(quickDir, `${QK}.json`)));
     await collectGarbage(cache, later);
     expect(await records()).not.toContain(`${other.key}.json`);
     expect(await records()).toContain(`${built.key}.json`);
