@@ -242,8 +242,9 @@ export class Vm implements AsyncDisposable {
 
   /**
    * Wait until the console shows `pattern` (searched from the start of the console, or from `from`, a
-   * `consoleLength` taken earlier) and return the match. Fails with a VmError if the VM exits first or
-   * `timeoutMs` passes.
+   * `consoleLength` taken earlier) and return the match. Only complete lines are searched: the serial port
+   * delivers a line in pieces, and a pattern ending in `\S+` or `.*` would otherwise capture half of one (a
+   * password cut short failed an e2e boot). Fails with a VmError if the VM exits first or `timeoutMs` passes.
    */
   waitForConsole(
     pattern: RegExp | string,
@@ -257,7 +258,9 @@ export class Vm implements AsyncDisposable {
     return new Promise((resolve, reject) => {
       const check = () => {
         const start = Math.max(0, (options.from ?? 0) - this.#dropped);
-        const m = re.exec(start ? this.#text.slice(start) : this.#text);
+        // Once QEMU is gone the last line is as complete as it will ever be.
+        const end = this.#exit ? this.#text.length : this.#text.lastIndexOf("\n") + 1;
+        const m = end > start ? re.exec(this.#text.slice(start, end)) : null;
         if (m) return done(undefined, m);
         if (this.#exit)
           done(this.error(`the VM exited (${this.#exit.reason}) before ${re} appeared on its console`));
