@@ -10,7 +10,7 @@ import { createHash } from "node:crypto";
 import { type FileHandle, mkdir, open, rm, utimes } from "node:fs/promises";
 import { join } from "node:path";
 import { commitTemp, tempPathFor } from "./atomic.js";
-import { fileSha256 } from "./file-sha256.js";
+import { fileChunks, fileSha256 } from "./file-sha256.js";
 import { imageEntryName, pruneImageEntries } from "./image-entries.js";
 
 const MAGIC = Buffer.from("KILNPC01", "latin1");
@@ -27,10 +27,7 @@ export interface PieceMeta {
 
 export interface Piece {
   meta: PieceMeta;
-  /**
-   * The deflate bytes, in chunks read into one reused buffer: a chunk is valid until the next one is asked
-   * for, so write it before. (A fresh buffer per chunk left a piece's size of garbage for V8 to collect.)
-   */
+  /** The deflate bytes, in chunks of one reused buffer (see `fileChunks`): write each before the next. */
   chunks(): AsyncIterable<Buffer>;
 }
 
@@ -97,20 +94,7 @@ export class PieceStore {
     const { meta } = header;
     return {
       meta,
-      chunks: async function* () {
-        const fh = await open(path, "r");
-        try {
-          const buffer = Buffer.allocUnsafe(1 << 20);
-          for (let at = HEADER; ; ) {
-            const { bytesRead } = await fh.read(buffer, 0, buffer.length, at);
-            if (bytesRead === 0) break;
-            at += bytesRead;
-            yield buffer.subarray(0, bytesRead);
-          }
-        } finally {
-          await fh.close();
-        }
-      },
+      chunks: () => fileChunks(path, HEADER),
     };
   }
 
